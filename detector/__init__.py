@@ -1,0 +1,1 @@
+"""Sleep Myoclonus detector: wire protocol, streaming DSP and event rules (numpy only)."""

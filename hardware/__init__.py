@@ -1,0 +1,1 @@
+"""Reference sensor hardware and the virtual sensor that simulates it."""
