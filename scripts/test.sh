@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command (README quick start; CI runs exactly this through .ci/run).
+# Sets up everything it needs, then: lint, format check, strict typing, the test suite with coverage.
+# Extra arguments go to pytest, e.g. ./scripts/test.sh tests/detector -k fuzz
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+./scripts/setup.sh
+echo "[test] ruff check" >&2
+.venv/bin/ruff check .
+echo "[test] ruff format --check" >&2
+.venv/bin/ruff format --check .
+echo "[test] mypy --strict" >&2
+.venv/bin/mypy
+echo "[test] pytest" >&2
+exec .venv/bin/python -m pytest -p no:cacheprovider --cov --cov-report=term "$@"
