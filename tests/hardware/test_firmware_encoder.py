@@ -113,16 +113,8 @@ def encode_cmd(
 
 @pytest.mark.parametrize("vector", GOLDEN, ids=[v["name"] for v in GOLDEN])
 def test_golden_vector_bytes_and_decode(driver: Path, vector: dict[str, Any]) -> None:
-    cmd = encode_cmd(
-        vector["sample_format"],
-        vector["samples"],
-        seq=vector["seq"],
-        boot_id=vector["boot_id"],
-        sample0=vector["sample0"],
-        fs_mhz=vector["fs_mhz"],
-        t0_us=vector["t0_us"],
-        flags=vector["flags"],
-    )
+    fields = ("seq", "boot_id", "sample0", "fs_mhz", "t0_us", "flags")
+    cmd = encode_cmd(vector["sample_format"], vector["samples"], **{k: vector[k] for k in fields})
     (answer,) = run(driver, [cmd])
     assert answer == vector["hex"]
     frame = decode_frame(bytes.fromhex(answer))
@@ -182,18 +174,15 @@ def test_extremes_round_trip_through_python(driver: Path, fmt: str) -> None:
         iinfo = np.iinfo(np.int16 if fmt == "int16" else np.int32)
         rows = [[iinfo.min, iinfo.max], [-1, 0]]
     t0 = -(2**63) + 1
-    args = {"seq": MOD - 1, "boot_id": MOD - 1, "sample0": MOD - 1, "fs_mhz": 10_000_000}
-    (answer,) = run(driver, [encode_cmd(fmt, rows, t0_us=t0, flags=0x0F, **args)])
+    top = MOD - 1
+    cmd = encode_cmd(
+        fmt, rows, seq=top, boot_id=top, sample0=top, fs_mhz=10_000_000, t0_us=t0, flags=15
+    )
+    (answer,) = run(driver, [cmd])
     payload = bytes.fromhex(answer)
     dtype = SampleFormat[fmt.upper()].dtype
     expected = encode_frame(
-        np.asarray(rows, dtype=dtype),
-        seq=MOD - 1,
-        boot_id=MOD - 1,
-        sample0=MOD - 1,
-        fs_hz=10_000.0,
-        t0_us=t0,
-        flags=0x0F,
+        np.asarray(rows, dtype), seq=top, boot_id=top, sample0=top, fs_hz=1e4, t0_us=t0, flags=15
     )
     assert payload == expected
     assert math.copysign(1.0, float(decode_frame(payload).samples[1, 0])) == -1.0
@@ -209,9 +198,8 @@ def test_size_limits_match_python(driver: Path) -> None:
     assert sizes == [65524, 0, 16420, 0, 0, 65508, 0, 0]
     with pytest.raises(ValueError, match="bytes"):
         encode_frame(np.zeros((4094, 8), np.int16), seq=0, boot_id=0, sample0=0, fs_hz=250.0)
-    assert len(
-        encode_frame(np.zeros((4093, 8), np.int16), seq=0, boot_id=0, sample0=0, fs_hz=250)
-    ) == (65524)
+    largest = encode_frame(np.zeros((4093, 8), np.int16), seq=0, boot_id=0, sample0=0, fs_hz=250)
+    assert len(largest) == 65524
 
 
 REFUSALS = {
