@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--recording", type=Path, help="recording NPZ to play on every bed")
     source.add_argument("--scenario", help="synthesize this scenario preset (one night per bed)")
-    p.add_argument("--minutes", type=float, default=10.0, help="scenario length (default 10)")
+    p.add_argument("--minutes", type=float, help="scenario length (default: the preset's)")
     p.add_argument("--seed", type=int, default=0, help="seed of scenario, boot ids and faults")
     p.add_argument("--speed", type=float, default=1.0, help="sensor s per wall s; inf = max")
     p.add_argument("--frame-ms", type=float, default=500.0, help="frame length (default 500 ms)")
@@ -77,16 +77,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _synthesize(scenario: str, minutes: float, seed: int) -> Recording:
-    """Generate a recording with the synthesis engine (imported lazily: it may be absent)."""
+def _synthesize(name: str, minutes: float | None, seed: int) -> Recording:
+    """Generate a recording of a preset with the synthesis engine, imported lazily (optional)."""
     try:
+        scenarios = importlib.import_module("hardware.virtual_sensor.scenarios")
         synth = importlib.import_module("hardware.virtual_sensor.synth")
     except ImportError as err:
         raise _UsageError(
-            f"--scenario needs hardware.virtual_sensor.synth, which is not importable ({err}); "
+            f"--scenario needs the synthesis engine, which is not importable ({err}); "
             "use --recording FILE.npz"
         ) from None
-    recording = synth.generate(scenario, seed=seed, minutes=minutes)
+    try:
+        scenario = scenarios.preset(name)
+    except KeyError as err:
+        raise _UsageError(str(err.args[0])) from None
+    if minutes is not None:
+        scenario = scenario.with_duration(minutes * 60.0)
+    recording = synth.generate(scenario, seed=seed)
     if not isinstance(recording, Recording):
         raise _UsageError(f"synth.generate returned {type(recording).__name__}, not a Recording")
     return recording
@@ -103,7 +110,7 @@ def _build(args: argparse.Namespace) -> Publisher:
         raise _UsageError(f"--port must be 1..65535, got {args.port}")
     if not args.speed > 0:
         raise _UsageError(f"--speed must be positive, got {args.speed}")
-    if not 0 < args.minutes < 7 * 24 * 60:
+    if args.minutes is not None and not 0 < args.minutes < 7 * 24 * 60:
         raise _UsageError(f"--minutes must be positive (under a week), got {args.minutes}")
     if not args.frame_ms > 0:
         raise _UsageError(f"--frame-ms must be positive, got {args.frame_ms}")

@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -694,3 +695,56 @@ def test_cli_subprocess(
     if how == "end":
         samples, _ = reassemble(sub.on("sleep_myoclonus/guest/raw"))
         assert np.array_equal(samples, rec.samples)
+
+
+class FakeScenario:
+    def __init__(self, duration_s: float) -> None:
+        self.duration_s = duration_s
+
+    def with_duration(self, duration_s: float) -> FakeScenario:
+        return FakeScenario(duration_s)
+
+
+def test_cli_scenario_calls_the_synthesis_engine(
+    broker: tuple[str, int],
+    subscribe: Callable[..., Subscriber],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The wiring, against stand-ins with the engine's API: preset(name), generate(sc, seed=)."""
+    calls: list[tuple[float, int]] = []
+
+    def preset(name: str) -> FakeScenario:
+        if name != "healthy":
+            raise KeyError(f"unknown scenario {name!r}")
+        return FakeScenario(3600.0)
+
+    def generate(scenario: FakeScenario, seed: int) -> Recording:
+        calls.append((scenario.duration_s, seed))
+        return make_recording(scenario.duration_s, seed=seed)
+
+    monkeypatch.setitem(sys.modules, "hardware.virtual_sensor.scenarios", ModuleType("scenarios"))
+    monkeypatch.setitem(sys.modules, "hardware.virtual_sensor.synth", ModuleType("synth"))
+    monkeypatch.setattr(sys.modules["hardware.virtual_sensor.scenarios"], "preset", preset, False)
+    monkeypatch.setattr(sys.modules["hardware.virtual_sensor.synth"], "generate", generate, False)
+
+    assert cli_main(["--scenario", "nope", "--port", str(broker[1])]) == 2
+    assert "unknown scenario 'nope'" in capsys.readouterr().err
+    sub = subscribe()
+    argv = ["--scenario", "healthy", "--minutes", "0.1", "--seed", "7", "--beds", "a,b"]
+    assert cli_main([*argv, "--port", str(broker[1]), "--speed", "inf"]) == 0
+    assert calls == [(6.0, 7), (6.0, 8)]  # one night per bed
+    sub.wait_for(lambda msgs: sum(t.endswith("/raw") for t, *_ in msgs) >= 24)
+    for bed, seed in (("a", 7), ("b", 8)):
+        samples, _ = reassemble(sub.on(f"sleep_myoclonus/{bed}/raw"))
+        assert np.array_equal(samples, make_recording(6.0, seed=seed).samples)
+
+
+def test_scenario_with_the_real_engine() -> None:
+    pytest.importorskip("hardware.virtual_sensor.synth")
+    from hardware.virtual_sensor.publish_cli import _synthesize  # noqa: PLC0415
+
+    recording = _synthesize("healthy", 0.5, 3)
+    assert recording.samples.shape[0] == round(30 * recording.fs)
+    frames = raw_frames(list(VirtualBed(recording, "bedroom").iter_messages()))
+    assert np.array_equal(np.concatenate([f.samples for f in frames]), recording.samples)
