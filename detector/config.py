@@ -1,0 +1,104 @@
+"""Detector parameters: one frozen, validated dataclass, units in the names."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+from .plm import PlmRules
+
+__all__ = ["DetectorConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Everything the detector can be told. Defaults are the product's defaults.
+
+    Parameters
+    ----------
+    tick_s : float
+        Envelope resolution (the short boxcar of the front end).
+    baseline_window_s : float
+        Long boxcar of the front end: content slower than about ``1 / (2 * baseline_window_s)``
+        (breathing, drift) is removed.
+    block_s : float
+        Length of the blocks whose peak and median envelope feed the reference levels.
+    level_window_s : float
+        History behind the reference levels.
+    warmup_s : float
+        History needed before anything is detected.
+    on_ratio : float
+        A movement starts where the envelope exceeds this multiple of the heartbeat peak level.
+    off_ratio : float
+        ... and lasts while it stays above this multiple (and above ``edge_fraction`` of its peak).
+    edge_fraction : float
+        Fraction of an event's own peak that delimits its onset and end (scale-aware duration).
+    merge_gap_s : float
+        Quiet gaps shorter than this inside a movement do not split it.
+    twitch_max_s : float
+        Movements shorter than this are twitches (myoclonic jerks).
+    gross_min_s : float
+        Movements longer than this are gross body movements.
+    hypnic_min_ratio : float
+        Smallest peak (times the heartbeat level) of a hypnic jerk.
+    hypnic_max_s : float
+        Longest hypnic jerk.
+    hypnic_window_s : float
+        A jerk counts as hypnic within this time after getting into bed or after a wake period.
+    clip_level : int
+        Raw value (absolute) treated as an ADC rail.
+    sensor_highpass_hz : float
+        Corner of the sensor's analogue high-pass; its time constant sets the blanking after
+        clipping (three time constants).
+    gap_reset_s : float
+        Data gaps longer than this reset the filters; shorter gaps are bridged.
+    presence_ratio : float
+        In bed when the heartbeat peak level is at least this multiple of the empty-bed floor.
+    presence_enter_s, presence_exit_s : float
+        Evidence needed to switch the bed state in and out.
+    plm : PlmRules
+        Limb-movement and PLM series rules (WASM 2016 by default).
+    """
+
+    tick_s: float = 0.02
+    baseline_window_s: float = 0.2
+    block_s: float = 2.0
+    level_window_s: float = 90.0
+    warmup_s: float = 6.0
+    on_ratio: float = 1.6
+    off_ratio: float = 1.25
+    edge_fraction: float = 0.2
+    merge_gap_s: float = 0.3
+    twitch_max_s: float = 0.5
+    gross_min_s: float = 10.0
+    hypnic_min_ratio: float = 20.0
+    hypnic_max_s: float = 1.5
+    hypnic_window_s: float = 900.0
+    clip_level: int = 32000
+    sensor_highpass_hz: float = 0.5
+    gap_reset_s: float = 0.5
+    presence_ratio: float = 4.0
+    presence_enter_s: float = 20.0
+    presence_exit_s: float = 30.0
+    plm: PlmRules = field(default_factory=PlmRules.wasm)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{f.name} must be a positive number, got {value}")
+        if not self.off_ratio <= self.on_ratio:
+            raise ValueError("off_ratio must not exceed on_ratio")
+        if not 0 < self.edge_fraction < 1:
+            raise ValueError("edge_fraction must be between 0 and 1")
+        if not self.twitch_max_s < self.gross_min_s:
+            raise ValueError("twitch_max_s must be shorter than gross_min_s")
+        if self.level_window_s < 3 * self.block_s:
+            raise ValueError("level_window_s must span at least three blocks")
+        if not 0 < self.clip_level <= 32767:
+            raise ValueError("clip_level must be 1-32767")
+
+    @property
+    def blanking_s(self) -> float:
+        """Time after clipping during which the sensor recovers (three RC time constants)."""
+        return 3.0 / (2.0 * math.pi * self.sensor_highpass_hz)

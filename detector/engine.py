@@ -1,0 +1,198 @@
+"""The detection kernel: raw samples in, movements and bed-state changes out, chunk by chunk.
+
+One object per bed; :meth:`Engine.process` takes any number of samples and returns what became
+known. The batch analyser and the live stream both call it, so they share every decision. All
+schedules (ticks, blocks) are counted from the first sample, never from call boundaries, and every
+value a decision depends on is computed with exact or element-wise arithmetic, so any chunking of
+the same samples yields the same output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .config import DetectorConfig
+from .frontend import FrontEnd, FrontEndDesign
+from .levels import BlockLevels
+from .presence import Evidence, Presence, PresenceChange, periodicity
+from .segmenter import Movement, Segmenter
+
+__all__ = ["Engine", "EngineOutput"]
+
+_DECIMATE_TICKS = 5  # periodicity works on 0.1 s maxima
+_PERIODIC_MIN = 0.3
+_PERIODICITY_BLOCKS = 4  # window: the current block and three before it
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOutput:
+    """What one call made known, in the order it became known (by tick).
+
+    Attributes
+    ----------
+    items : list
+        :class:`~detector.segmenter.Movement` and :class:`~detector.presence.PresenceChange`
+        objects, sorted by the tick at which each was decided.
+    """
+
+    items: list[Movement | PresenceChange]
+
+
+class Engine:
+    """Streaming detection kernel for one bed.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sample rate.
+    channels : int
+        Number of channels.
+    config : DetectorConfig
+        Parameters.
+    """
+
+    __slots__ = (
+        "_block_buf",
+        "_dec_hist",
+        "_levels",
+        "_presence",
+        "_row_levels",
+        "_segmenter",
+        "config",
+        "design",
+        "frontend",
+    )
+
+    def __init__(self, fs_hz: float, channels: int, config: DetectorConfig) -> None:
+        self.config = config
+        self.design = FrontEndDesign(
+            fs_hz,
+            tick_s=config.tick_s,
+            long_window_s=config.baseline_window_s,
+            clip_level=config.clip_level,
+        )
+        self.frontend = FrontEnd(self.design, channels)
+        tick_hz = self.design.tick_hz
+        block_ticks = self.block_ticks
+        self._levels = BlockLevels(channels, round(config.level_window_s / config.block_s))
+        self._segmenter = Segmenter(
+            config.on_ratio,
+            config.off_ratio,
+            config.edge_fraction,
+            max(1, round(config.merge_gap_s * tick_hz)),
+            round(config.blanking_s * tick_hz),
+        )
+        self._presence = Presence(
+            block_ticks,
+            max(1, round(config.presence_enter_s / config.block_s)),
+            max(1, round(config.presence_exit_s / config.block_s)),
+            round(60.0 * tick_hz),
+        )
+        self._block_buf: npt.NDArray[np.int64] = np.zeros((0, channels), np.int64)
+        dec_rows = _PERIODICITY_BLOCKS * block_ticks // _DECIMATE_TICKS
+        self._dec_hist: npt.NDArray[np.int64] = np.zeros((dec_rows, channels), np.int64)
+        self._row_levels: npt.NDArray[np.float64] = np.full(channels, np.nan)
+
+    @property
+    def block_ticks(self) -> int:
+        """Ticks per level block (a multiple of the decimation factor)."""
+        raw = round(self.config.block_s * self.design.tick_hz)
+        return max(_DECIMATE_TICKS, raw // _DECIMATE_TICKS * _DECIMATE_TICKS)
+
+    @property
+    def in_bed(self) -> bool:
+        """Current bed state."""
+        return self._presence.in_bed
+
+    @property
+    def beat_level(self) -> npt.NDArray[np.float64]:
+        """Heartbeat peak level per channel in force now (NaN while warming up)."""
+        return self._row_levels
+
+    def process(self, samples: npt.NDArray[np.integer]) -> EngineOutput:
+        """Feed raw samples ``(n, channels)``; return movements and bed changes now known."""
+        ticks = self.frontend.process(samples)
+        n = len(ticks)
+        if n == 0:
+            return EngineOutput([])
+        bt = self.block_ticks
+        env = np.concatenate([self._block_buf, ticks.envelope])
+        block0 = (ticks.first - len(self._block_buf)) // bt
+        complete = len(env) // bt
+        blocks = env[: complete * bt].reshape(complete, bt, -1)
+        warm = round(self.config.warmup_s / self.config.block_s)
+        seen = self._levels.blocks_seen
+        beat, _floor = self._levels.advance(blocks)
+        beat[np.arange(complete + 1) + seen < warm] = np.nan
+        self._block_buf = env[complete * bt :].copy()
+        self._row_levels = beat[-1]
+        rows = (ticks.first + np.arange(n)) // bt - block0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = ticks.envelope / beat[rows]
+        ratio = np.nan_to_num(ratio, nan=0.0, posinf=0.0)
+        channel = np.argmax(ratio, axis=1)
+        fused = ratio[np.arange(n), channel]
+        clipped = np.asarray(ticks.clipped.any(axis=1), np.bool_)
+        movements = self._segmenter.process(ticks.first, fused, channel, clipped)
+        evidence = self._evidence(blocks, beat[:-1]) if complete else []
+        return EngineOutput(self._merge(movements, block0, evidence))
+
+    def finish(self) -> EngineOutput:
+        """Close an open movement at the current end of data."""
+        return EngineOutput(list(self._segmenter.flush(self.frontend.ticks_done)))
+
+    def _evidence(
+        self, blocks: npt.NDArray[np.int64], beat: npt.NDArray[np.float64]
+    ) -> list[Evidence]:
+        k, bt, channels = blocks.shape
+        dec = blocks.reshape(k * bt // _DECIMATE_TICKS, _DECIMATE_TICKS, channels).max(axis=1)
+        # Movements would swamp the autocorrelation: cap each block at twice its heartbeat level.
+        with np.errstate(invalid="ignore"):
+            cap = np.where(np.isnan(beat), np.iinfo(np.int64).max // 4, 2.0 * np.nan_to_num(beat))
+        dec = np.minimum(dec, np.repeat(cap.astype(np.int64), bt // _DECIMATE_TICKS, axis=0))
+        series = np.concatenate([self._dec_hist, dec])
+        rows = len(self._dec_hist)
+        self._dec_hist = series[-rows:].copy()
+        per_block = bt // _DECIMATE_TICKS
+        windows = sliding_window_view(series, rows, axis=0)[per_block::per_block]  # (k, ch, rows)
+        tick_hz = self.design.tick_hz
+        lo = max(1, int(0.4 * tick_hz / _DECIMATE_TICKS))
+        hi = int(np.ceil(1.6 * tick_hz / _DECIMATE_TICKS))
+        period = periodicity(windows.reshape(k * channels, rows), lo, hi).reshape(k, channels)
+        periodic = period.max(axis=1) >= _PERIODIC_MIN
+        with np.errstate(invalid="ignore"):
+            moving = (blocks.max(axis=1) >= self.config.on_ratio * beat).any(axis=1)
+        out = []
+        for is_periodic, is_moving in zip(periodic, moving, strict=True):
+            if is_moving:
+                out.append(Evidence.UNKNOWN)
+            else:
+                out.append(Evidence.PRESENT if is_periodic else Evidence.ABSENT)
+        return out
+
+    def _merge(
+        self, movements: list[Movement], block0: int, evidence: list[Evidence]
+    ) -> list[Movement | PresenceChange]:
+        """Interleave movements and block evidence in decision order (chunking-independent)."""
+        bt = self.block_ticks
+        keyed: list[tuple[int, int, Movement | tuple[int, Evidence]]] = [
+            (m.decided_tick, 0, m) for m in movements
+        ]
+        keyed += [((block0 + i + 1) * bt, 1, (block0 + i, ev)) for i, ev in enumerate(evidence)]
+        keyed.sort(key=lambda item: (item[0], item[1]))
+        out: list[Movement | PresenceChange] = []
+        gross_ticks = self.config.gross_min_s * self.design.tick_hz
+        for _, _, item in keyed:
+            if isinstance(item, Movement):
+                if item.last_tick - item.first_tick + 1 >= gross_ticks:
+                    self._presence.note_movement(item.first_tick, item.last_tick)
+                out.append(item)
+            else:
+                change = self._presence.add_block(*item)
+                if change is not None:
+                    out.append(change)
+        return out

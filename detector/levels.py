@@ -1,0 +1,98 @@
+"""Gain-invariant reference levels: heartbeat peak level and noise floor, per channel.
+
+Ticks are grouped into *blocks* of ``block_ticks`` (about 2 s) on the absolute tick grid. For each
+finished block and channel two statistics are kept: the block's peak envelope (at rest: the
+heartbeat's ballistocardiogram peak) and its median envelope (the floor between beats). The levels
+that judge block ``b`` come from the ``window_blocks`` blocks before it, estimated in two passes:
+median and MAD first, then the median of the values within ``3 MAD`` of it, so movement blocks are
+excluded without waiting for the detector's decisions. Every detection threshold is a multiple of
+these levels, so a change of sensor gain changes nothing.
+
+All statistics are order statistics of exactly representable values, so the batch path (many
+blocks at once) and the streaming path (one block at a time) give bit-identical levels.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["BlockLevels", "robust_levels"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def robust_levels(windows: FloatArray) -> FloatArray:
+    """Two-pass median/MAD level along axis 1 of ``windows`` (``(k, window, channels)``).
+
+    NaN entries (history not yet seen) are ignored; a window without data gives NaN.
+
+    Examples
+    --------
+    >>> robust_levels(np.array([[[1.0], [1.2], [0.9], [50.0], [1.1]]]))
+    array([[1.05]])
+    """
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(windows, axis=1, keepdims=True)
+        dev = np.abs(windows - med)
+        mad = np.nanmedian(dev, axis=1, keepdims=True)
+        kept = np.where(dev <= 3.0 * mad, windows, np.nan)
+        return np.asarray(np.nanmedian(kept, axis=1), np.float64)
+
+
+class BlockLevels:
+    """Rolling per-block statistics and the levels derived from them.
+
+    Parameters
+    ----------
+    channels : int
+        Number of channels.
+    window_blocks : int
+        Blocks of history behind each level.
+    """
+
+    __slots__ = ("_hist", "blocks_seen", "window_blocks")
+
+    def __init__(self, channels: int, window_blocks: int) -> None:
+        self.window_blocks = window_blocks
+        # rows: oldest .. newest finished block; [:, 0] peak, [:, 1] floor
+        self._hist: npt.NDArray[np.float32] = np.full(
+            (window_blocks, 2, channels), np.nan, np.float32
+        )
+        self.blocks_seen = 0
+
+    def advance(self, blocks: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
+        """Fold finished blocks in; return the levels in force *before* each of them and after.
+
+        Parameters
+        ----------
+        blocks : numpy.ndarray
+            Envelope ticks of ``k >= 0`` finished blocks, shape ``(k, block_ticks, channels)``.
+
+        Returns
+        -------
+        beat, floor : numpy.ndarray
+            Shape ``(k + 1, channels)``: row ``i`` holds the levels computed from the history
+            before block ``i``; the last row is the level for the block after the last one.
+        """
+        k = blocks.shape[0]
+        stats = np.empty((k, 2, self._hist.shape[2]), np.float32)
+        if k:
+            stats[:, 0] = blocks.max(axis=1)
+            stats[:, 1] = np.median(blocks, axis=1)
+        series = np.concatenate([self._hist, stats]).astype(np.float64)
+        windows = sliding_window_view(series, self.window_blocks, axis=0)  # (k+1, 2, ch, W)
+        levels = robust_levels(np.moveaxis(windows, 3, 1).reshape(k + 1, self.window_blocks, -1))
+        levels = levels.reshape(k + 1, 2, -1)
+        self._hist = np.ascontiguousarray(series[-self.window_blocks :].astype(np.float32))
+        self.blocks_seen += k
+        return levels[:, 0], levels[:, 1]
+
+    def reset(self) -> None:
+        """Forget the history (after a reboot or a long gap the sensor may have moved)."""
+        self._hist[:] = np.nan
+        self.blocks_seen = 0

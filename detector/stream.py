@@ -1,0 +1,227 @@
+"""Live face of the detector: frames in, classified events out, per bed.
+
+:class:`Stream` wraps the :class:`~detector.engine.Engine` with what a live feed needs: frame
+sequence handling (duplicates and late frames dropped, short gaps bridged, long gaps and reboots
+reset the filters), event classification, bed-presence gating, PLM series tracking and stable event
+ids. The batch :func:`detector.analyze.analyze` runs the very same object over a whole recording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from .classify import classify
+from .config import DetectorConfig
+from .engine import Engine
+from .events import BedInterval, Event, EventType
+from .plm import PlmSeries
+from .plm_tracker import PlmTracker
+from .presence import PresenceChange
+from .protocol import Frame
+from .segmenter import Movement
+from .sequence import FrameClass, SequenceTracker
+
+__all__ = ["BedChange", "PlmStarted", "Stream", "StreamOutput"]
+
+_MAX_PENDING = 16  # movements held while the bed state is still "out"
+
+
+@dataclass(frozen=True, slots=True)
+class BedChange:
+    """Got into bed (``in_bed``) or out of it, at ``sample`` (stream samples)."""
+
+    in_bed: bool
+    sample: int
+    fs_hz: float
+
+    @property
+    def time_s(self) -> float:
+        """Seconds from the start of the stream."""
+        return self.sample / self.fs_hz
+
+
+@dataclass(frozen=True, slots=True)
+class PlmStarted:
+    """A PLM series reached its fourth limb movement."""
+
+    series: PlmSeries
+
+
+@dataclass(slots=True)
+class StreamOutput:
+    """Everything one step made known, in order."""
+
+    items: list[Event | BedChange | PlmStarted] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[Event]:
+        """Movement events only."""
+        return [i for i in self.items if isinstance(i, Event)]
+
+
+class Stream:
+    """Streaming detector for one bed.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sample rate.
+    channels : sequence of str
+        Channel names (``torso``, ``legs``).
+    bed : str
+        Bed id, used in event ids.
+    config : DetectorConfig, optional
+        Parameters; defaults when omitted.
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        channels: tuple[str, ...] | list[str],
+        bed: str = "bed",
+        config: DetectorConfig | None = None,
+    ) -> None:
+        self.config = config or DetectorConfig()
+        self.fs_hz = float(fs_hz)
+        self.channels = tuple(channels)
+        self.bed = bed
+        self.engine = Engine(self.fs_hz, len(self.channels), self.config)
+        self.sequence = SequenceTracker()
+        self.boot_id = 0
+        self.samples_seen = 0  # stream samples fed to the current engine, gaps bridged
+        self.segment_start = 0  # stream sample where the current engine started
+        self.plm = PlmTracker(self.config.plm)
+        self.series: list[PlmSeries] = []
+        self.bed_intervals: list[BedInterval] = []
+        self._in_bed_since: int | None = None
+        self._pending: list[Movement] = []
+        self._last_wake_end: int | None = None  # stream sample
+
+    # -- feeding -----------------------------------------------------------------------------
+
+    def step(self, frame: Frame) -> StreamOutput:
+        """Feed one decoded frame (in arrival order)."""
+        verdict = self.sequence.classify(frame)
+        out = StreamOutput()
+        if not verdict.accepted:
+            return out
+        if frame.channels != len(self.channels) or frame.fs_hz != self.fs_hz:
+            raise ValueError(
+                f"frame has {frame.channels} channels at {frame.fs_hz} Hz; stream expects "
+                f"{len(self.channels)} at {self.fs_hz} Hz"
+            )
+        if verdict.kind is FrameClass.REBOOT:
+            self._restart(out)
+            self.boot_id = frame.boot_id
+        elif self.samples_seen == 0 and self.segment_start == 0:
+            self.boot_id = frame.boot_id
+        if verdict.kind is FrameClass.GAP:
+            missing = verdict.missing_samples
+            if missing > self.config.gap_reset_s * self.fs_hz:
+                self._restart(out, skip=missing)
+            else:
+                last = frame.samples[:1]
+                self.feed(np.repeat(last, missing, axis=0).astype(np.int16), out)
+        self.feed(np.asarray(frame.samples).astype(np.int16, copy=False), out)
+        return out
+
+    def feed(
+        self, samples: npt.NDArray[np.integer], out: StreamOutput | None = None
+    ) -> StreamOutput:
+        """Feed raw samples ``(n, channels)`` that follow the previous ones without a gap."""
+        out = out if out is not None else StreamOutput()
+        result = self.engine.process(samples)
+        self.samples_seen += len(samples)
+        self._consume(result.items, out)
+        return out
+
+    def finish(self) -> StreamOutput:
+        """End of data: close open movements, series and bed intervals."""
+        out = StreamOutput()
+        self._consume(self.engine.finish().items, out)
+        end = self.segment_start + self.samples_seen
+        if self._in_bed_since is not None:
+            self.bed_intervals.append(BedInterval(self._in_bed_since, end, self.fs_hz))
+            self._in_bed_since = None
+        closed = self.plm.close()
+        if closed is not None:
+            self.series.append(closed)
+        return out
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _restart(self, out: StreamOutput, skip: int = 0) -> None:
+        """Close what is open and start a fresh engine (reboot or long gap)."""
+        self._consume(self.engine.finish().items, out)
+        end = self.segment_start + self.samples_seen
+        in_bed = self.engine.in_bed
+        if self._in_bed_since is not None:
+            self.bed_intervals.append(BedInterval(self._in_bed_since, end, self.fs_hz))
+            self._in_bed_since = None
+            if in_bed:
+                out.items.append(BedChange(False, end, self.fs_hz))
+        self.segment_start = end + skip
+        self.samples_seen = 0
+        self.engine = Engine(self.fs_hz, len(self.channels), self.config)
+        self._pending = []
+
+    def _tick_to_sample(self, tick: int) -> int:
+        design = self.engine.design
+        return self.segment_start + tick * design.tick_samples + design.delay_samples
+
+    def _consume(self, items: list[Movement | PresenceChange], out: StreamOutput) -> None:
+        for item in items:
+            if isinstance(item, PresenceChange):
+                self._bed_change(item, out)
+            elif self._in_bed_since is not None:
+                self._emit(item, out)
+            else:
+                self._pending = [*self._pending[-(_MAX_PENDING - 1) :], item]
+
+    def _bed_change(self, change: PresenceChange, out: StreamOutput) -> None:
+        sample = max(self.segment_start, self._tick_to_sample(change.tick))
+        if change.tick == 0:
+            sample = self.segment_start
+        if change.in_bed:
+            self._in_bed_since = sample
+            out.items.append(BedChange(True, sample, self.fs_hz))
+            for movement in self._pending:
+                if movement.last_tick >= change.tick:
+                    self._emit(movement, out)
+            self._pending = []
+        elif self._in_bed_since is not None:
+            self.bed_intervals.append(BedInterval(self._in_bed_since, sample, self.fs_hz))
+            self._in_bed_since = None
+            out.items.append(BedChange(False, sample, self.fs_hz))
+
+    def _emit(self, movement: Movement, out: StreamOutput) -> None:
+        design = self.engine.design
+        onset = self._tick_to_sample(movement.first_tick)
+        duration = (movement.last_tick - movement.first_tick + 1) * design.tick_samples
+        since_wake = None
+        if self._last_wake_end is not None:
+            since_wake = (onset - self._last_wake_end) / self.fs_hz
+        elif self._in_bed_since is not None:
+            since_wake = (onset - self._in_bed_since) / self.fs_hz
+        kind = classify(duration / self.fs_hz, movement.peak_ratio, since_wake, self.config)
+        if kind is EventType.GROSS_MOVEMENT:
+            self._last_wake_end = onset + duration
+        event = Event(
+            type=kind,
+            onset_sample=onset,
+            duration_samples=duration,
+            fs_hz=self.fs_hz,
+            channel=self.channels[movement.channel],
+            amplitude=round(movement.peak_ratio, 2),
+            clipped=movement.clipped_ticks > 0,
+            event_id=f"{self.bed}:{self.boot_id:08x}:{onset}",
+        )
+        out.items.append(event)
+        update = self.plm.add(event.onset_s, event.duration_s)
+        if update.closed is not None:
+            self.series.append(update.closed)
+        if update.started is not None:
+            out.items.append(PlmStarted(update.started))
