@@ -157,13 +157,13 @@ def _build(args: argparse.Namespace) -> Publisher:
     )
 
 
-def _status_line(stats: BedStats, rate: float, speed: float, beds: str) -> str:
+def _status_line(stats: BedStats, rate: float | None, speed: float, beds: str) -> str:
     seconds = int(stats.sensor_time_s)
     clock = f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     faults = " ".join(f"{key}={n}" for key, n in stats.faults.items() if n)
     parts = [
         f"publish [{beds}]: sensor {clock} (x{speed:g})",
-        f"{stats.frames} frames ({rate:.1f}/s)",
+        f"{stats.frames} frames" + ("" if rate is None else f" ({rate:.1f}/s)"),
         f"{stats.bytes / 1000:.1f} kB",
     ]
     if stats.not_sent:
@@ -251,7 +251,7 @@ def _run(publisher: Publisher, args: argparse.Namespace) -> int:
         _stop_quietly(publisher)
     if args.status_interval > 0:
         totals = publisher.totals()
-        print(_status_line(totals, 0.0, args.speed, beds) + " | stopped", file=sys.stderr)
+        print(_status_line(totals, None, args.speed, beds) + " | stopped", file=sys.stderr)
     if publisher.error is not None:
         print(f"{_PROG}: error: publishing failed: {publisher.error}", file=sys.stderr)
         return 1
