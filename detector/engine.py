@@ -123,7 +123,7 @@ class Engine:
         env = np.concatenate([self._block_buf, ticks.envelope])
         block0 = (ticks.first - len(self._block_buf)) // bt
         complete = len(env) // bt
-        blocks = env[: complete * bt].reshape(complete, bt, -1)
+        blocks = env[: complete * bt].reshape(complete, bt, env.shape[1])
         warm = round(self.config.warmup_s / self.config.block_s)
         seen = self._levels.blocks_seen
         beat, _floor = self._levels.advance(blocks)

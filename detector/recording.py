@@ -27,6 +27,7 @@ amplitude, so it does not depend on sensor gain.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,8 +125,13 @@ def load_recording(path: Path) -> Recording:
         If the file is missing, unreadable or breaks the contract.
     """
     path = Path(path)
+    if not path.is_file():
+        raise RecordingError(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise RecordingError(f"{path}: not an NPZ archive (a single array)")
+        with loaded as data:
             missing = {"samples", "fs", "start", "channels"} - set(data.files)
             if missing:
                 raise RecordingError(f"{path}: missing keys {sorted(missing)}")
@@ -135,7 +141,7 @@ def load_recording(path: Path) -> Recording:
             channels = tuple(str(c) for c in np.atleast_1d(data["channels"]))
     except RecordingError:
         raise
-    except (OSError, ValueError, TypeError, KeyError, EOFError) as err:
+    except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise RecordingError(f"{path}: not a readable recording ({err})") from None
     if samples.ndim == 1:
         samples = samples[:, np.newaxis]
