@@ -86,7 +86,8 @@ class VirtualBed:
     volts_per_count : float
         ADC scale reported in ``meta``.
     filters : mapping or None
-        Analog filter corners reported in ``meta``; default 0.22 Hz high-pass, 40 Hz low-pass.
+        Analog filter corners reported in ``meta``; default 40 Hz low-pass and the high-pass of
+        the recording's scenario (ground truth ``scenario.highpass_hz``), else 0.22 Hz.
 
     Raises
     ------
@@ -137,9 +138,12 @@ class VirtualBed:
         self.start = recording.start if start is None else float(start)
         self.time_synced = time_synced
         self.volts_per_count = volts_per_count
-        self.filters = (
-            dict(filters) if filters is not None else {"highpass_hz": 0.22, "lowpass_hz": 40.0}
-        )
+        if filters is None:
+            scenario = (recording.truth or {}).get("scenario") or {}
+            highpass = scenario.get("highpass_hz")  # synthesized recordings know their corner
+            highpass = float(highpass) if isinstance(highpass, int | float) else 0.22
+            filters = {"highpass_hz": highpass, "lowpass_hz": 40.0}
+        self.filters = dict(filters)
         #: Counters of the latest :meth:`iter_labelled` run: ``frames`` (made by the device),
         #: ``boots``, and injected faults ``loss``, ``duplicate``, ``reorder``, ``reboot``,
         #: ``garbage_random``, ``garbage_truncated``, ``garbage_json``.

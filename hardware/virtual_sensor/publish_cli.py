@@ -36,6 +36,10 @@ class _UsageError(Exception):
     """Bad command-line arguments."""
 
 
+class _SetupError(Exception):
+    """Arguments fine, but something they need is unusable (exit status 1)."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(message)
@@ -78,9 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _synthesize(name: str, minutes: float | None, seed: int) -> Recording:
-    """Generate a recording of a preset with the synthesis engine, imported lazily (optional)."""
+    """Generate one night with the synthesis engine, imported lazily (it is optional here)."""
     try:
-        scenarios = importlib.import_module("hardware.virtual_sensor.scenarios")
         synth = importlib.import_module("hardware.virtual_sensor.synth")
     except ImportError as err:
         raise _UsageError(
@@ -88,14 +91,13 @@ def _synthesize(name: str, minutes: float | None, seed: int) -> Recording:
             "use --recording FILE.npz"
         ) from None
     try:
-        scenario = scenarios.preset(name)
-    except KeyError as err:
-        raise _UsageError(str(err.args[0])) from None
-    if minutes is not None:
-        scenario = scenario.with_duration(minutes * 60.0)
-    recording = synth.generate(scenario, seed=seed)
+        recording = synth.generate(name, seed, minutes=minutes)
+    except (KeyError, ValueError) as err:  # unknown preset, or a length the preset cannot take
+        raise _UsageError(f"--scenario {name}: {err.args[0] if err.args else err}") from None
+    except RuntimeError as err:  # e.g. the physiology reference data is missing
+        raise _SetupError(f"--scenario {name}: {err}") from None
     if not isinstance(recording, Recording):
-        raise _UsageError(f"synth.generate returned {type(recording).__name__}, not a Recording")
+        raise _SetupError(f"synth.generate returned {type(recording).__name__}, not a Recording")
     return recording
 
 
@@ -196,6 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as err:
         print(f"{_PROG}: error: {err}", file=sys.stderr)
         return 2
+    except _SetupError as err:
+        print(f"{_PROG}: error: {err}", file=sys.stderr)
+        return 1
     with _signals_as_interrupt():
         return _run(publisher, args)
 

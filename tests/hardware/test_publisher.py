@@ -32,7 +32,6 @@ from tests.hardware.publisher_support import (
     Subscriber,
     free_port,
     make_recording,
-    raw_frames,
     reassemble,
     run_mosquitto,
 )
@@ -187,7 +186,7 @@ def test_connection_refused_is_reported(sockets: None) -> None:
         (["--recording", "x.npz", "--speed", "0"], "--speed must be positive"),
         (["--recording", "x.npz", "--beds", "a b"], "--beds"),
         (["--recording", "x.npz", "--loss", "2"], "loss rate"),
-        (["--recording", "/nonexistent/x.npz"], "not a readable recording"),
+        (["--recording", "/nonexistent/x.npz"], "/nonexistent/x.npz: "),
         (["--recording", "x.npz", "--port", "70000"], "--port"),
     ],
 )
@@ -250,54 +249,51 @@ def test_cli_subprocess(
         assert np.array_equal(samples, rec.samples)
 
 
-class FakeScenario:
-    def __init__(self, duration_s: float) -> None:
-        self.duration_s = duration_s
-
-    def with_duration(self, duration_s: float) -> FakeScenario:
-        return FakeScenario(duration_s)
-
-
 def test_cli_scenario_calls_the_synthesis_engine(
     broker: tuple[str, int],
     subscribe: Callable[..., Subscriber],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The wiring, against stand-ins with the engine's API: preset(name), generate(sc, seed=)."""
-    calls: list[tuple[float, int]] = []
+    """The wiring, against a stand-in with the engine's API: generate(name, seed, minutes=)."""
+    calls: list[tuple[str, int, float | None]] = []
 
-    def preset(name: str) -> FakeScenario:
-        if name != "healthy":
-            raise KeyError(f"unknown scenario {name!r}")
-        return FakeScenario(3600.0)
+    def generate(scenario: str, seed: int = 0, *, minutes: float | None = None) -> Recording:
+        if scenario != "healthy":
+            raise KeyError(f"unknown scenario {scenario!r}")
+        calls.append((scenario, seed, minutes))
+        return make_recording(60.0 * (minutes or 60.0), seed=seed)
 
-    def generate(scenario: FakeScenario, seed: int) -> Recording:
-        calls.append((scenario.duration_s, seed))
-        return make_recording(scenario.duration_s, seed=seed)
-
-    monkeypatch.setitem(sys.modules, "hardware.virtual_sensor.scenarios", ModuleType("scenarios"))
-    monkeypatch.setitem(sys.modules, "hardware.virtual_sensor.synth", ModuleType("synth"))
-    monkeypatch.setattr(sys.modules["hardware.virtual_sensor.scenarios"], "preset", preset, False)
-    monkeypatch.setattr(sys.modules["hardware.virtual_sensor.synth"], "generate", generate, False)
+    fake = ModuleType("synth")
+    fake.generate = generate  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "hardware.virtual_sensor.synth", fake)
 
     assert cli_main(["--scenario", "nope", "--port", str(broker[1])]) == 2
     assert "unknown scenario 'nope'" in capsys.readouterr().err
     sub = subscribe()
     argv = ["--scenario", "healthy", "--minutes", "0.1", "--seed", "7", "--beds", "a,b"]
     assert cli_main([*argv, "--port", str(broker[1]), "--speed", "inf"]) == 0
-    assert calls == [(6.0, 7), (6.0, 8)]  # one night per bed
+    assert calls == [("healthy", 7, 0.1), ("healthy", 8, 0.1)]  # one night per bed
     sub.wait_for(lambda msgs: sum(t.endswith("/raw") for t, *_ in msgs) >= 24)
     for bed, seed in (("a", 7), ("b", 8)):
         samples, _ = reassemble(sub.on(f"sleep_myoclonus/{bed}/raw"))
         assert np.array_equal(samples, make_recording(6.0, seed=seed).samples)
 
 
-def test_scenario_with_the_real_engine() -> None:
-    pytest.importorskip("hardware.virtual_sensor.synth")
-    from hardware.virtual_sensor.publish_cli import _synthesize  # noqa: PLC0415
-
-    recording = _synthesize("healthy", 0.5, 3)
-    assert recording.samples.shape[0] == round(30 * recording.fs)
-    frames = raw_frames(list(VirtualBed(recording, "bedroom").iter_messages()))
-    assert np.array_equal(np.concatenate([f.samples for f in frames]), recording.samples)
+def test_cli_scenario_with_the_real_engine(
+    broker: tuple[str, int],
+    subscribe: Callable[..., Subscriber],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    synth = pytest.importorskip("hardware.virtual_sensor.synth")
+    expected = synth.generate("healthy", 3, minutes=2.0)
+    sub = subscribe()
+    argv = ["--scenario", "healthy", "--minutes", "2", "--seed", "3", "--speed", "inf"]
+    assert cli_main([*argv, "--port", str(broker[1])]) == 0
+    sub.wait_for(lambda msgs: sum(t.endswith("/raw") for t, *_ in msgs) >= 240)
+    samples, _ = reassemble(sub.on("sleep_myoclonus/bedroom/raw"))
+    assert np.array_equal(samples, expected.samples)
+    meta = json.loads(sub.on("sleep_myoclonus/bedroom/meta")[0])
+    assert meta["filters"]["highpass_hz"] == expected.truth["scenario"]["highpass_hz"]
+    assert cli_main(["--scenario", "healthy", "--minutes", "0.5", "--port", "1"]) == 2
+    assert "at least 60 s in bed" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from detector.protocol import Frame, FrameError, FrameErrorReason, FrameFlags, d
 from detector.sequence import FrameClass, SequenceTracker
 from hardware.virtual_sensor.network import Faults, Message
 from hardware.virtual_sensor.publish import VirtualBed
+from hardware.virtual_sensor.recording import Recording
 from tests.hardware.publisher_support import (
     FS,
     START,
@@ -109,7 +110,17 @@ def test_meta_document_follows_the_protocol() -> None:
     assert meta["frame_samples"] == 50
     assert (meta["sample_format"], meta["units"]) == ("int16", "counts")
     assert meta["volts_per_count"] > 0
-    assert set(meta["filters"]) == {"highpass_hz", "lowpass_hz"}
+    assert meta["filters"] == {"highpass_hz": 0.22, "lowpass_hz": 40.0}
+
+
+def test_meta_takes_the_high_pass_of_a_synthesized_recording() -> None:
+    rec = make_recording(1.0)
+    rec = Recording(
+        rec.samples, rec.fs, rec.start, rec.channels, {"scenario": {"highpass_hz": 2.2}}
+    )
+    assert VirtualBed(rec, "b").meta()["filters"] == {"highpass_hz": 2.2, "lowpass_hz": 40.0}
+    custom = VirtualBed(rec, "b", filters={"highpass_hz": 0.1}, volts_per_count=1e-4).meta()
+    assert (custom["filters"], custom["volts_per_count"]) == ({"highpass_hz": 0.1}, 1e-4)
 
 
 def test_diag_every_60_s_of_uptime() -> None:
