@@ -26,13 +26,20 @@ class DetectorConfig:
     level_window_s : float
         History behind the reference levels.
     warmup_s : float
-        History needed before anything is detected.
+        History needed before anything is detected (also after a posture reset).
+    posture_reset_ratio, posture_reset_s : float
+        A disturbance this many times the heartbeat level lasting this long (a gross movement)
+        restarts the level history: the heartbeat looks different after a change of posture.
     on_ratio : float
         A movement starts where the envelope exceeds this multiple of the heartbeat peak level.
     off_ratio : float
         ... and lasts while it stays above this multiple (and above ``edge_fraction`` of its peak).
     edge_fraction : float
         Fraction of an event's own peak that delimits its onset and end (scale-aware duration).
+    slow_short_s, slow_long_s, slow_hold_s : float
+        Slow band (0.5-2.5 Hz): boxcars on per-tick sums and the hold of its envelope.
+    slow_on_ratio, slow_off_ratio, slow_edge_fraction : float
+        The slow band's thresholds, relative to its own resting level.
     merge_gap_s : float
         Quiet gaps shorter than this inside a movement do not split it.
     twitch_max_s : float
@@ -64,11 +71,19 @@ class DetectorConfig:
     baseline_window_s: float = 0.2
     block_s: float = 2.0
     level_window_s: float = 90.0
-    warmup_s: float = 6.0
+    warmup_s: float = 4.0
+    posture_reset_ratio: float = 6.0
+    posture_reset_s: float = 4.0
     on_ratio: float = 1.6
     off_ratio: float = 1.25
     edge_fraction: float = 0.2
-    merge_gap_s: float = 0.3
+    slow_short_s: float = 0.22
+    slow_long_s: float = 1.0
+    slow_hold_s: float = 0.1
+    slow_on_ratio: float = 2.0
+    slow_off_ratio: float = 1.4
+    slow_edge_fraction: float = 0.4
+    merge_gap_s: float = 0.8
     twitch_max_s: float = 0.5
     gross_min_s: float = 10.0
     hypnic_min_ratio: float = 20.0

@@ -19,7 +19,8 @@ from .config import DetectorConfig
 from .frontend import FrontEnd, FrontEndDesign
 from .levels import BlockLevels
 from .presence import Evidence, Presence, PresenceChange, periodicity
-from .segmenter import Movement, Segmenter
+from .segmenter import Movement, Segmenter, Thresholds
+from .slowband import SlowBand
 
 __all__ = ["Engine", "EngineOutput"]
 
@@ -62,9 +63,11 @@ class Engine:
         "_presence",
         "_row_levels",
         "_segmenter",
+        "channels",
         "config",
         "design",
         "frontend",
+        "slowband",
     )
 
     def __init__(self, fs_hz: float, channels: int, config: DetectorConfig) -> None:
@@ -76,13 +79,25 @@ class Engine:
             clip_level=config.clip_level,
         )
         self.frontend = FrontEnd(self.design, channels)
+        self.channels = channels
         tick_hz = self.design.tick_hz
+        self.slowband = SlowBand(
+            channels,
+            _odd(config.slow_short_s * tick_hz),
+            _odd(config.slow_long_s * tick_hz),
+            round(config.slow_hold_s * tick_hz),
+        )
         block_ticks = self.block_ticks
-        self._levels = BlockLevels(channels, round(config.level_window_s / config.block_s))
+        self._levels = BlockLevels(
+            2 * channels,
+            round(config.level_window_s / config.block_s),
+            max(1, round(config.warmup_s / config.block_s)),
+            config.posture_reset_ratio,
+            max(1, round(config.posture_reset_s / config.block_s)),
+        )
         self._segmenter = Segmenter(
-            config.on_ratio,
-            config.off_ratio,
-            config.edge_fraction,
+            Thresholds(config.on_ratio, config.off_ratio, config.edge_fraction),
+            Thresholds(config.slow_on_ratio, config.slow_off_ratio, config.slow_edge_fraction),
             max(1, round(config.merge_gap_s * tick_hz)),
             round(config.blanking_s * tick_hz),
         )
@@ -92,10 +107,10 @@ class Engine:
             max(1, round(config.presence_exit_s / config.block_s)),
             round(60.0 * tick_hz),
         )
-        self._block_buf: npt.NDArray[np.int64] = np.zeros((0, channels), np.int64)
+        self._block_buf: npt.NDArray[np.int64] = np.zeros((0, 2 * channels), np.int64)
         dec_rows = _PERIODICITY_BLOCKS * block_ticks // _DECIMATE_TICKS
         self._dec_hist: npt.NDArray[np.int64] = np.zeros((dec_rows, channels), np.int64)
-        self._row_levels: npt.NDArray[np.float64] = np.full(channels, np.nan)
+        self._row_levels: npt.NDArray[np.float64] = np.full(2 * channels, np.nan)
 
     @property
     def block_ticks(self) -> int:
@@ -115,7 +130,7 @@ class Engine:
 
     def process(self, samples: npt.NDArray[np.integer]) -> EngineOutput:
         """Feed raw samples ``(n, channels)``; return movements and bed changes now known."""
-        ticks = self.frontend.process(samples)
+        ticks = self.slowband.process(self.frontend.process(samples))
         n = len(ticks)
         if n == 0:
             return EngineOutput([])
@@ -124,30 +139,33 @@ class Engine:
         block0 = (ticks.first - len(self._block_buf)) // bt
         complete = len(env) // bt
         blocks = env[: complete * bt].reshape(complete, bt, env.shape[1])
-        warm = round(self.config.warmup_s / self.config.block_s)
-        seen = self._levels.blocks_seen
         beat, _floor = self._levels.advance(blocks)
-        beat[np.arange(complete + 1) + seen < warm] = np.nan
         self._block_buf = env[complete * bt :].copy()
         self._row_levels = beat[-1]
         rows = (ticks.first + np.arange(n)) // bt - block0
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = ticks.envelope / beat[rows]
         ratio = np.nan_to_num(ratio, nan=0.0, posinf=0.0)
-        channel = np.argmax(ratio, axis=1)
-        fused = ratio[np.arange(n), channel]
+        c = self.channels
+        fast = ratio[:, :c].max(axis=1)
+        slow = ratio[:, c:].max(axis=1)
+        channel = np.argmax(ratio, axis=1) % c
         clipped = np.asarray(ticks.clipped.any(axis=1), np.bool_)
-        movements = self._segmenter.process(ticks.first, fused, channel, clipped)
+        movements = self._segmenter.process(ticks.first, fast, slow, channel, clipped)
         evidence = self._evidence(blocks, beat[:-1]) if complete else []
         return EngineOutput(self._merge(movements, block0, evidence))
 
     def finish(self) -> EngineOutput:
         """Close an open movement at the current end of data."""
-        return EngineOutput(list(self._segmenter.flush(self.frontend.ticks_done)))
+        return EngineOutput(list(self._segmenter.flush(self.slowband.next_tick)))
 
     def _evidence(
         self, blocks: npt.NDArray[np.int64], beat: npt.NDArray[np.float64]
     ) -> list[Evidence]:
+        moving_levels = beat
+        blocks_all = blocks
+        blocks = blocks[:, :, : self.channels]
+        beat = beat[:, : self.channels]
         k, bt, channels = blocks.shape
         dec = blocks.reshape(k * bt // _DECIMATE_TICKS, _DECIMATE_TICKS, channels).max(axis=1)
         # Movements would swamp the autocorrelation: cap each block at twice its heartbeat level.
@@ -165,7 +183,7 @@ class Engine:
         period = periodicity(windows.reshape(k * channels, rows), lo, hi).reshape(k, channels)
         periodic = period.max(axis=1) >= _PERIODIC_MIN
         with np.errstate(invalid="ignore"):
-            moving = (blocks.max(axis=1) >= self.config.on_ratio * beat).any(axis=1)
+            moving = (blocks_all.max(axis=1) >= self.config.on_ratio * moving_levels).any(axis=1)
         out = []
         for is_periodic, is_moving in zip(periodic, moving, strict=True):
             if is_moving:
@@ -196,3 +214,9 @@ class Engine:
                 if change is not None:
                     out.append(change)
         return out
+
+
+def _odd(ticks: float) -> int:
+    """Nearest odd whole number of ticks (at least 1)."""
+    n = max(1, round(ticks))
+    return n if n % 2 else n + 1

@@ -92,11 +92,15 @@ class Ticks:
         int64, shape ``(ticks, channels)``: peak absolute band-pass value per tick.
     clipped : numpy.ndarray
         bool, shape ``(ticks, channels)``.
+    sums : numpy.ndarray
+        int64, shape ``(ticks, channels)``: sum of the tick's raw samples (the short boxcar at the
+        tick's first band-pass sample), the input of the slow band.
     """
 
     first: int
     envelope: IntArray
     clipped: BoolArray
+    sums: IntArray
 
     def __len__(self) -> int:
         return int(self.envelope.shape[0])
@@ -113,7 +117,15 @@ class FrontEnd:
         Number of input channels.
     """
 
-    __slots__ = ("_clip", "_history", "_pending", "_ticks_done", "channels", "design")
+    __slots__ = (
+        "_clip",
+        "_history",
+        "_pending",
+        "_pending_sums",
+        "_ticks_done",
+        "channels",
+        "design",
+    )
 
     def __init__(self, design: FrontEndDesign, channels: int) -> None:
         self.design = design
@@ -121,6 +133,7 @@ class FrontEnd:
         # last long_samples - 1 raw samples; band-pass samples and clip flags of a partial tick
         self._history: npt.NDArray[np.int16] = np.zeros((0, channels), np.int16)
         self._pending: IntArray = np.zeros((0, channels), np.int64)
+        self._pending_sums: IntArray = np.zeros((0, channels), np.int64)
         self._clip: BoolArray = np.zeros((0, channels), np.bool_)
         self._ticks_done = 0
 
@@ -154,23 +167,22 @@ class FrontEnd:
         ) > 0
         self._history = raw[produced:].copy()
         band = np.concatenate([self._pending, band])
+        short_sum = np.concatenate([self._pending_sums, short_sum])
         clip = np.asarray(np.concatenate([self._clip, clip]), np.bool_)
         whole = len(band) // short_n * short_n
         self._pending = band[whole:].copy()
+        self._pending_sums = short_sum[whole:].copy()
         self._clip = clip[whole:].copy()
         if whole == 0:
             return self._empty(first_tick)
         env = np.abs(band[:whole]).reshape(-1, short_n, self.channels).max(axis=1)
         clipped = np.asarray(clip[:whole].reshape(-1, short_n, self.channels).any(axis=1))
         self._ticks_done += len(env)
-        return Ticks(first_tick, env, clipped)
+        return Ticks(first_tick, env, clipped, short_sum[:whole:short_n].copy())
 
     def _empty(self, first: int) -> Ticks:
-        return Ticks(
-            first,
-            np.zeros((0, self.channels), np.int64),
-            np.zeros((0, self.channels), np.bool_),
-        )
+        empty = np.zeros((0, self.channels), np.int64)
+        return Ticks(first, empty, np.zeros((0, self.channels), np.bool_), empty)
 
 
 def _running_sum(values: npt.NDArray[np.generic]) -> IntArray:

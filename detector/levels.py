@@ -47,22 +47,52 @@ def robust_levels(windows: FloatArray) -> FloatArray:
 class BlockLevels:
     """Rolling per-block statistics and the levels derived from them.
 
+    After a disturbance (``reset_blocks`` or more blocks in a row whose peak exceeds
+    ``reset_ratio`` times the level, e.g. a gross movement with a change of posture) the history
+    is cleared at the first calm block, because the heartbeat's amplitude on the sensor changes
+    with posture. Levels are NaN until ``min_blocks`` blocks of history exist.
+
     Parameters
     ----------
-    channels : int
-        Number of channels.
+    columns : int
+        Number of envelope columns.
     window_blocks : int
         Blocks of history behind each level.
+    min_blocks : int
+        History needed before a level is given.
+    reset_ratio : float
+        Block peak over level that counts as a disturbance.
+    reset_blocks : int
+        Disturbed blocks in a row that reset the history.
     """
 
-    __slots__ = ("_hist", "blocks_seen", "window_blocks")
+    __slots__ = (
+        "_hist",
+        "_run",
+        "blocks_seen",
+        "min_blocks",
+        "reset_blocks",
+        "reset_ratio",
+        "window_blocks",
+    )
 
-    def __init__(self, channels: int, window_blocks: int) -> None:
+    def __init__(
+        self,
+        columns: int,
+        window_blocks: int,
+        min_blocks: int,
+        reset_ratio: float,
+        reset_blocks: int,
+    ) -> None:
         self.window_blocks = window_blocks
+        self.min_blocks = min_blocks
+        self.reset_ratio = reset_ratio
+        self.reset_blocks = reset_blocks
         # rows: oldest .. newest finished block; [:, 0] peak, [:, 1] floor
         self._hist: npt.NDArray[np.float32] = np.full(
-            (window_blocks, 2, channels), np.nan, np.float32
+            (window_blocks, 2, columns), np.nan, np.float32
         )
+        self._run = 0
         self.blocks_seen = 0
 
     def advance(self, blocks: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
@@ -71,12 +101,12 @@ class BlockLevels:
         Parameters
         ----------
         blocks : numpy.ndarray
-            Envelope ticks of ``k >= 0`` finished blocks, shape ``(k, block_ticks, channels)``.
+            Envelope ticks of ``k >= 0`` finished blocks, shape ``(k, block_ticks, columns)``.
 
         Returns
         -------
         beat, floor : numpy.ndarray
-            Shape ``(k + 1, channels)``: row ``i`` holds the levels computed from the history
+            Shape ``(k + 1, columns)``: row ``i`` holds the levels computed from the history
             before block ``i``; the last row is the level for the block after the last one.
         """
         k = blocks.shape[0]
@@ -84,15 +114,53 @@ class BlockLevels:
         if k:
             stats[:, 0] = blocks.max(axis=1)
             stats[:, 1] = np.median(blocks, axis=1)
-        series = np.concatenate([self._hist, stats]).astype(np.float64)
-        windows = sliding_window_view(series, self.window_blocks, axis=0)  # (k+1, 2, ch, W)
-        levels = robust_levels(np.moveaxis(windows, 3, 1).reshape(k + 1, self.window_blocks, -1))
-        levels = levels.reshape(k + 1, 2, -1)
-        self._hist = np.ascontiguousarray(series[-self.window_blocks :].astype(np.float32))
+        parts = []
+        start = 0
+        while True:
+            levels = self._levels(stats[start:])
+            reset_at = self._find_reset(stats[start:, 0], levels[:-1, 0])
+            if reset_at is None:
+                self._append(stats[start:])
+                parts.append(levels)
+                break
+            parts.append(levels[: reset_at + 1])
+            self._hist[:] = np.nan
+            self._append(stats[start + reset_at : start + reset_at + 1])
+            start += reset_at + 1
         self.blocks_seen += k
-        return levels[:, 0], levels[:, 1]
+        out = np.concatenate(parts)
+        return out[:, 0], out[:, 1]
+
+    def _levels(self, stats: npt.NDArray[np.float32]) -> FloatArray:
+        """Levels before each block of ``stats`` and after the last, from the history."""
+        k = len(stats)
+        series = np.concatenate([self._hist, stats]).astype(np.float64)
+        windows = sliding_window_view(series, self.window_blocks, axis=0)  # (k+1, 2, cols, W)
+        flat = np.moveaxis(windows, 3, 1).reshape(k + 1, self.window_blocks, -1)
+        levels = robust_levels(flat).reshape(k + 1, 2, -1)
+        valid = (~np.isnan(flat[:, :, 0])).sum(axis=1)
+        levels[valid < self.min_blocks] = np.nan
+        return levels
+
+    def _find_reset(self, peaks: npt.NDArray[np.float32], beat: FloatArray) -> int | None:
+        """Index of the first calm block after a long enough disturbance, updating the run."""
+        with np.errstate(invalid="ignore"):
+            disturbed = (peaks >= self.reset_ratio * beat).any(axis=1)
+        for i, is_disturbed in enumerate(np.atleast_1d(disturbed)):
+            if is_disturbed:
+                self._run += 1
+                continue
+            run, self._run = self._run, 0
+            if run >= self.reset_blocks:
+                return i
+        return None
+
+    def _append(self, stats: npt.NDArray[np.float32]) -> None:
+        series = np.concatenate([self._hist, stats])
+        self._hist = np.ascontiguousarray(series[-self.window_blocks :])
 
     def reset(self) -> None:
         """Forget the history (after a reboot or a long gap the sensor may have moved)."""
         self._hist[:] = np.nan
+        self._run = 0
         self.blocks_seen = 0

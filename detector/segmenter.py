@@ -1,17 +1,18 @@
 """Hysteresis segmentation of the fused activity ratio into movements, with carried state.
 
-Input per tick: the activity ratio ``r`` (envelope over the heartbeat peak level, the largest over
-channels), the channel it came from, and whether the tick is clipped. A movement
+Input per tick: two activity ratios, ``fast`` and ``slow`` (each band's envelope over its resting
+level, the largest over channels), the channel of the larger, and whether the tick is clipped. A
+movement
 
-* opens at a tick with ``r >= on_ratio`` or a clipped tick,
-* stays open while ticks with ``r >= off_ratio`` (or clipped) follow each other with gaps shorter
-  than ``merge_gap``; after a clipped tick the sensor's recovery time (blanking) counts as active,
+* opens at a tick where either ratio reaches its ``on`` threshold, or a clipped tick,
+* stays open while ticks above either ``off`` threshold (or clipped) follow each other with gaps
+  shorter than ``merge_gap``; after a clipped tick the sensor's recovery time counts as active,
 * closes once ``merge_gap`` quiet ticks have passed.
 
-Its onset and end are then refined to the first and last tick at or above
-``max(off_ratio, edge_fraction * peak)``, so a large jerk is not lengthened by the band-pass skirt.
-Only candidate ticks (``r >= off_ratio`` or clipped) are visited in Python; decisions depend only on
-tick values and absolute tick numbers, so any chunking gives the same movements.
+Its onset and end are then refined to the first and last *strong* tick: at or above
+``max(off, edge_fraction * peak)`` in either band, so a large jerk is not lengthened by a filter's
+skirt. Only candidate ticks are visited in Python; decisions depend only on tick values and
+absolute tick numbers, so any chunking gives the same movements.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Movement", "Segmenter"]
+__all__ = ["Movement", "Segmenter", "Thresholds"]
 
 _MAX_EDGE_TICKS = 64  # candidate ticks remembered per movement for edge refinement
 _PRE_TICKS = 8  # candidate ticks remembered before a movement opens (its rising edge)
@@ -36,7 +37,9 @@ class Movement:
     first_tick, last_tick : int
         Absolute ticks of the refined onset and end (inclusive).
     peak_ratio : float
-        Largest activity ratio inside the movement.
+        Largest fast-band activity ratio inside the movement.
+    peak_slow : float
+        Largest slow-band activity ratio inside the movement.
     channel : int
         Channel index of the peak.
     clipped_ticks : int
@@ -48,20 +51,32 @@ class Movement:
     first_tick: int
     last_tick: int
     peak_ratio: float
+    peak_slow: float
     channel: int
     clipped_ticks: int
     decided_tick: int
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """One band's thresholds: open at ``on``, continue at ``off``, edges at ``edge`` of the peak."""
+
+    on: float
+    off: float
+    edge: float
 
 
 @dataclass(slots=True)
 class _Open:
     start: int
     peak: float
+    peak_slow: float
     channel: int
+    channel_ratio: float
     last_active: int
     last_strong: int
     clipped_ticks: int
-    edge: list[tuple[int, float]] = field(default_factory=list)
+    edge: list[tuple[int, float, float]] = field(default_factory=list)
 
 
 class Segmenter:
@@ -69,12 +84,12 @@ class Segmenter:
 
     Parameters
     ----------
-    on_ratio, off_ratio, edge_fraction : float
-        Thresholds, see the module docstring.
+    fast, slow : Thresholds
+        Thresholds of the fast and slow bands.
     merge_gap_ticks : int
         Quiet ticks that close a movement.
     blanking_ticks : int
-        Ticks after a clipped tick that belong to the movement whatever their level.
+        Ticks after a clipped tick that count as active.
     """
 
     __slots__ = (
@@ -82,27 +97,20 @@ class Segmenter:
         "_open",
         "_recent",
         "blanking_ticks",
-        "edge_fraction",
+        "fast",
         "merge_gap_ticks",
-        "off_ratio",
-        "on_ratio",
+        "slow",
     )
 
     def __init__(
-        self,
-        on_ratio: float,
-        off_ratio: float,
-        edge_fraction: float,
-        merge_gap_ticks: int,
-        blanking_ticks: int,
+        self, fast: Thresholds, slow: Thresholds, merge_gap_ticks: int, blanking_ticks: int
     ) -> None:
-        self.on_ratio = on_ratio
-        self.off_ratio = off_ratio
-        self.edge_fraction = edge_fraction
+        self.fast = fast
+        self.slow = slow
         self.merge_gap_ticks = merge_gap_ticks
         self.blanking_ticks = blanking_ticks
         self._open: _Open | None = None
-        self._recent: list[tuple[int, float]] = []  # last candidate ticks while closed
+        self._recent: list[tuple[int, float, float]] = []  # last candidate ticks while closed
         self._blank_until = -1
 
     @property
@@ -113,29 +121,29 @@ class Segmenter:
     def process(
         self,
         first_tick: int,
-        ratio: npt.NDArray[np.float64],
+        fast: npt.NDArray[np.float64],
+        slow: npt.NDArray[np.float64],
         channel: npt.NDArray[np.intp],
         clipped: npt.NDArray[np.bool_],
     ) -> list[Movement]:
         """Consume consecutive ticks starting at ``first_tick``; return movements that closed."""
         closed: list[Movement] = []
-        n = len(ratio)
-        candidate = (ratio >= self.off_ratio) | clipped
+        n = len(fast)
+        candidate = (fast >= self.fast.off) | (slow >= self.slow.off) | clipped
         for i in np.flatnonzero(candidate):
             tick = first_tick + int(i)
-            r = float(ratio[i])
+            rf, rs = float(fast[i]), float(slow[i])
             self._close_if_quiet(tick, closed)
             is_clipped = bool(clipped[i])
             if is_clipped:
                 self._blank_until = tick + self.blanking_ticks
             current = self._open
             if current is None:
-                if not (r >= self.on_ratio or is_clipped):
-                    if r >= self.off_ratio:
-                        self._recent = [*self._recent[-(_PRE_TICKS - 1) :], (tick, r)]
+                if not (rf >= self.fast.on or rs >= self.slow.on or is_clipped):
+                    self._recent = [*self._recent[-(_PRE_TICKS - 1) :], (tick, rf, rs)]
                     continue
                 current = self._start(tick)
-            self._extend(current, tick, r, int(channel[i]), is_clipped)
+            self._extend(current, tick, rf, rs, int(channel[i]), is_clipped)
         self._close_if_quiet(first_tick + n, closed)
         return closed
 
@@ -150,21 +158,30 @@ class Segmenter:
         return closed
 
     def _start(self, tick: int) -> _Open:
-        recent = [(t, r) for t, r in self._recent if tick - t <= self.merge_gap_ticks + _PRE_TICKS]
+        recent = [e for e in self._recent if tick - e[0] <= self.merge_gap_ticks + _PRE_TICKS]
         start = recent[0][0] if recent else tick
-        self._open = _Open(start, 0.0, 0, tick, tick, 0, edge=recent)
+        self._open = _Open(start, 0.0, 0.0, 0, 0.0, tick, tick, 0, edge=recent)
         self._recent = []
         return self._open
 
-    def _extend(self, current: _Open, tick: int, r: float, chan: int, is_clipped: bool) -> None:
-        if r > current.peak:
-            current.peak, current.channel = r, chan
+    def _strong(self, current: _Open, rf: float, rs: float) -> bool:
+        return rf >= max(self.fast.off, self.fast.edge * current.peak) or rs >= max(
+            self.slow.off, self.slow.edge * current.peak_slow
+        )
+
+    def _extend(
+        self, current: _Open, tick: int, rf: float, rs: float, chan: int, is_clipped: bool
+    ) -> None:
+        current.peak = max(current.peak, rf)
+        current.peak_slow = max(current.peak_slow, rs)
+        if max(rf, rs) > current.channel_ratio:
+            current.channel, current.channel_ratio = chan, max(rf, rs)
         current.last_active = tick
         current.clipped_ticks += is_clipped
-        if r >= max(self.off_ratio, self.edge_fraction * current.peak) or is_clipped:
+        if is_clipped or self._strong(current, rf, rs):
             current.last_strong = tick
         if len(current.edge) < _MAX_EDGE_TICKS:
-            current.edge.append((tick, r if not is_clipped else max(r, current.peak)))
+            current.edge.append((tick, rf, rs) if not is_clipped else (tick, 1e9, 1e9))
 
     def _close_if_quiet(self, tick: int, closed: list[Movement]) -> None:
         current = self._open
@@ -176,11 +193,18 @@ class Segmenter:
             self._open = None
 
     def _finish(self, current: _Open, decided: int) -> Movement:
-        threshold = max(self.off_ratio, self.edge_fraction * current.peak)
-        strong = [t for t, r in current.edge if r >= threshold]
+        strong = [t for t, rf, rs in current.edge if self._strong(current, rf, rs)]
         first = strong[0] if strong else current.start
         if len(current.edge) < _MAX_EDGE_TICKS and strong:
             last = strong[-1]
         else:
             last = max(current.last_strong, first)
-        return Movement(first, last, current.peak, current.channel, current.clipped_ticks, decided)
+        return Movement(
+            first,
+            last,
+            current.peak,
+            current.peak_slow,
+            current.channel,
+            current.clipped_ticks,
+            decided,
+        )

@@ -1,0 +1,103 @@
+"""The slow band: limb and body movements that are mostly below the front end's band-pass.
+
+A leg that moves under the duvet shifts pressure slowly (0.5-3 Hz), with little of the sharp
+content the front end's band-pass keeps. The slow band is a second difference of boxcars computed
+on the per-tick raw sums (short ``short_ticks``, long ``long_ticks``, both centred), followed by a
+centred running maximum of its absolute value over ``hold_ticks`` on either side, so an oscillating
+movement gives a steady envelope. It needs ``delay`` ticks of look-ahead; the stage holds the fast
+band back by the same amount so both bands of a tick describe the same moment.
+
+Integer arithmetic and fixed absolute tick positions: any chunking gives the same output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .frontend import Ticks
+
+__all__ = ["SlowBand"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+class SlowBand:
+    """Add slow-band columns to the front end's ticks.
+
+    Parameters
+    ----------
+    channels : int
+        Input channels.
+    short_ticks, long_ticks : int
+        Boxcar lengths in ticks (odd, short < long).
+    hold_ticks : int
+        Half-width of the running maximum.
+    """
+
+    __slots__ = (
+        "_clip",
+        "_fast",
+        "_first",
+        "_sums",
+        "channels",
+        "hold_ticks",
+        "long_ticks",
+        "short_ticks",
+    )
+
+    def __init__(self, channels: int, short_ticks: int, long_ticks: int, hold_ticks: int) -> None:
+        if short_ticks % 2 == 0 or long_ticks % 2 == 0 or not short_ticks < long_ticks:
+            raise ValueError("boxcars must be odd and short < long")
+        self.channels = channels
+        self.short_ticks = short_ticks
+        self.long_ticks = long_ticks
+        self.hold_ticks = hold_ticks
+        self._first = 0  # absolute tick of the first held fast-band tick
+        self._sums: IntArray = np.zeros((0, channels), np.int64)  # raw tick sums not yet consumed
+        self._fast: IntArray = np.zeros((0, channels), np.int64)
+        self._clip: npt.NDArray[np.bool_] = np.zeros((0, channels), np.bool_)
+
+    @property
+    def next_tick(self) -> int:
+        """Absolute index of the next tick this stage will emit."""
+        return self._first
+
+    @property
+    def delay(self) -> int:
+        """Look-ahead in ticks."""
+        return (self.long_ticks - 1) // 2 + self.hold_ticks
+
+    def process(self, ticks: Ticks) -> Ticks:
+        """Consume front-end ticks; return ticks with ``2 * channels`` envelope columns.
+
+        ``self._sums`` always starts ``delay`` ticks before the next tick to emit; at the very
+        start that history is the first tick's sum repeated (a flat signal, no false step).
+        """
+        if len(ticks) and ticks.first == 0 and len(self._sums) == 0:
+            self._sums = np.repeat(ticks.sums[:1], self.delay, axis=0)
+        sums = np.concatenate([self._sums, ticks.sums])
+        fast = np.concatenate([self._fast, ticks.envelope])
+        clip = np.asarray(np.concatenate([self._clip, ticks.clipped]), np.bool_)
+        first = self._first
+        out_n = len(sums) - 2 * self.delay
+        if out_n <= 0:
+            self._sums, self._fast, self._clip = sums, fast, clip
+            return Ticks(first, fast[:0], clip[:0], sums[:0])
+        csum = np.zeros((len(sums) + 1, self.channels), np.int64)
+        np.cumsum(sums, axis=0, out=csum[1:])
+        long_n, short_n = self.long_ticks, self.short_ticks
+        n_band = len(sums) - long_n + 1
+        off = (long_n - short_n) // 2
+        long_sum = csum[long_n:] - csum[:n_band]
+        short_sum = csum[off + short_n : off + short_n + n_band] - csum[off : off + n_band]
+        slow = np.abs(long_n * short_sum - short_n * long_sum)
+        held = sliding_window_view(slow, 2 * self.hold_ticks + 1, axis=0).max(axis=2)
+        env = np.concatenate([fast[:out_n], held[:out_n]], axis=1)
+        result = Ticks(first, env, clip[:out_n], sums[:0])
+        self._first = first + out_n
+        self._sums = sums[out_n:].copy()
+        self._fast = fast[out_n:].copy()
+        self._clip = clip[out_n:].copy()
+        return result
