@@ -21,9 +21,10 @@
 // * Clipping: the consumer counts values at or beyond the configured rails (the ADC's minimum
 //   and maximum codes); ReadInfo::clipped > 0 sets the wire flag CLIPPED.
 //
-// Slots are std::atomic<uint32_t> holding the sample's bits, so every access is a lock-free
-// word access on any target (no libatomic locks inside an ISR) and the host build is free of
-// data races in the C++ memory-model sense (ThreadSanitizer-clean).
+// Slots are std::atomic<uint32_t> holding the sample's bits. The ring only ever loads and stores
+// them (no read-modify-write), which compiles to plain word accesses plus fences on every ESP32
+// variant, so push() is safe inside an ISR; and the host build is free of data races in the C++
+// memory-model sense (ThreadSanitizer-clean).
 #pragma once
 
 #include <atomic>
@@ -64,7 +65,6 @@ class SampleRing {
   static_assert(MaxChannels >= 1 && MaxChannels <= 8, "1..8 channels");
   static_assert(std::is_trivially_copyable<T>::value && sizeof(T) <= sizeof(uint32_t),
                 "T must be a trivially copyable type of at most 32 bits");
-  static_assert(std::atomic<uint32_t>::is_always_lock_free, "needs lock-free 32-bit atomics");
 
  public:
   static constexpr size_t capacity() { return Capacity; }
