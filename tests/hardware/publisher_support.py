@@ -66,7 +66,11 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def run_mosquitto(*config_lines: str) -> Iterator[tuple[str, int]]:
-    """A real Mosquitto on a free loopback port, stopped by PID."""
+    """A real Mosquitto with extra config lines on a free loopback port, stopped by PID.
+
+    For configurations :func:`hardware.mqtt.start_local_broker` does not offer (e.g. no anonymous
+    access).
+    """
     executable = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.access(executable, os.X_OK):
         pytest.skip("mosquitto is not installed")

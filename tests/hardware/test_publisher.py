@@ -23,6 +23,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from hardware.mqtt import find_mosquitto, start_local_broker
 from hardware.virtual_sensor.publish import Publisher, VirtualBed
 from hardware.virtual_sensor.publish_cli import main as cli_main
 from hardware.virtual_sensor.recording import Recording, save_recording
@@ -46,8 +47,12 @@ def sockets(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 def broker(sockets: None) -> Iterator[tuple[str, int]]:
-    with run_mosquitto("allow_anonymous true") as address:
-        yield address
+    """A real Mosquitto on a free loopback port (the project's helper; it stops it by PID)."""
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed")
+    with start_local_broker(prefer="mosquitto") as running:
+        assert running.kind == "mosquitto"
+        yield running.host, running.port
 
 
 @pytest.fixture
