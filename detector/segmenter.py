@@ -143,7 +143,7 @@ class Segmenter:
                     self._recent = [*self._recent[-(_PRE_TICKS - 1) :], (tick, rf, rs)]
                     continue
                 current = self._start(tick)
-            self._extend(current, tick, rf, rs, int(channel[i]), is_clipped)
+            self._extend(current, tick, rf, rs, chan=int(channel[i]), is_clipped=is_clipped)
         self._close_if_quiet(first_tick + n, closed)
         return closed
 
@@ -170,7 +170,7 @@ class Segmenter:
         )
 
     def _extend(
-        self, current: _Open, tick: int, rf: float, rs: float, chan: int, is_clipped: bool
+        self, current: _Open, tick: int, rf: float, rs: float, *, chan: int, is_clipped: bool
     ) -> None:
         current.peak = max(current.peak, rf)
         current.peak_slow = max(current.peak_slow, rs)

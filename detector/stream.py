@@ -22,7 +22,7 @@ from .plm_tracker import PlmTracker
 from .presence import PresenceChange
 from .protocol import Frame
 from .segmenter import Movement
-from .sequence import FrameClass, SequenceTracker
+from .sequence import FrameClass, SequenceTracker, SequenceVerdict
 
 __all__ = ["BedChange", "PlmStarted", "Stream", "StreamOutput"]
 
@@ -99,12 +99,23 @@ class Stream:
         self._in_bed_since: int | None = None
         self._pending: list[Movement] = []
         self._last_wake_end: int | None = None  # stream sample
+        self._last_sample: npt.NDArray[np.int16] | None = None  # bridges short gaps
 
     # -- feeding -----------------------------------------------------------------------------
 
-    def step(self, frame: Frame) -> StreamOutput:
-        """Feed one decoded frame (in arrival order)."""
-        verdict = self.sequence.classify(frame)
+    def step(self, frame: Frame, verdict: SequenceVerdict | None = None) -> StreamOutput:
+        """Feed one decoded frame (in arrival order).
+
+        Parameters
+        ----------
+        frame : Frame
+            The frame.
+        verdict : SequenceVerdict, optional
+            Its sequence class when the caller already tracks the sequence (e.g. with
+            :class:`~detector.ingest.BedIngest`); otherwise the stream classifies it itself.
+        """
+        if verdict is None:
+            verdict = self.sequence.classify(frame)
         out = StreamOutput()
         if not verdict.accepted:
             return out
@@ -123,8 +134,7 @@ class Stream:
             if missing > self.config.gap_reset_s * self.fs_hz:
                 self._restart(out, skip=missing)
             else:
-                last = frame.samples[:1]
-                self.feed(np.repeat(last, missing, axis=0).astype(np.int16), out)
+                self.feed(self._bridge(frame.samples[0], missing), out)
         self.feed(np.asarray(frame.samples).astype(np.int16, copy=False), out)
         return out
 
@@ -133,6 +143,8 @@ class Stream:
     ) -> StreamOutput:
         """Feed raw samples ``(n, channels)`` that follow the previous ones without a gap."""
         out = out if out is not None else StreamOutput()
+        if len(samples):
+            self._last_sample = np.asarray(samples[-1], np.int16)
         result = self.engine.process(samples)
         self.samples_seen += len(samples)
         self._consume(result.items, out)
@@ -167,6 +179,15 @@ class Stream:
         self.samples_seen = 0
         self.engine = Engine(self.fs_hz, len(self.channels), self.config)
         self._pending = []
+        self._last_sample = None
+
+    def _bridge(self, next_sample: npt.NDArray[np.generic], missing: int) -> npt.NDArray[np.int16]:
+        """Return samples for a short gap: a straight line from the last sample to the next."""
+        start = self._last_sample if self._last_sample is not None else next_sample
+        weights = (np.arange(1, missing + 1) / (missing + 1))[:, np.newaxis]
+        a = np.asarray(start, np.float64)
+        b = np.asarray(next_sample, np.float64)
+        return np.round(a + (b - a) * weights).astype(np.int16)
 
     def _tick_to_sample(self, tick: int) -> int:
         design = self.engine.design
