@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from detector.frontend import FrontEnd, FrontEndDesign, Ticks
 
 
-def oracle(raw: np.ndarray, design: FrontEndDesign) -> tuple[np.ndarray, np.ndarray]:
+def oracle(raw: np.ndarray, design: FrontEndDesign) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-sample loops over explicit windows: slow and obviously right."""
     long_n, short_n = design.long_samples, design.tick_samples
     offset = (long_n - short_n) // 2
@@ -26,7 +26,10 @@ def oracle(raw: np.ndarray, design: FrontEndDesign) -> tuple[np.ndarray, np.ndar
     ticks = n_band // short_n
     env = np.array([np.abs(band[k * short_n : (k + 1) * short_n]).max(0) for k in range(ticks)])
     clipped = np.array([clip[k * short_n : (k + 1) * short_n].any(0) for k in range(ticks)])
-    return env.reshape(ticks, -1), clipped.reshape(ticks, -1)
+    sums = np.array(
+        [x[k * short_n + offset : (k + 1) * short_n + offset].sum(0) for k in range(ticks)]
+    )
+    return env.reshape(ticks, -1), clipped.reshape(ticks, -1), sums.reshape(ticks, -1)
 
 
 def run(raw: np.ndarray, design: FrontEndDesign, cuts: list[int]) -> Ticks:
@@ -39,7 +42,8 @@ def run(raw: np.ndarray, design: FrontEndDesign, cuts: list[int]) -> Ticks:
     starts = [p.first for p in parts]
     lengths = [len(p) for p in parts]
     assert starts == list(np.cumsum([0, *lengths[:-1]]))  # ticks are contiguous
-    return Ticks(0, env, clip)
+    sums = np.concatenate([p.sums for p in parts])
+    return Ticks(0, env, clip, sums)
 
 
 @pytest.mark.parametrize("fs", [100.0, 128.0, 250.0, 500.0])
@@ -48,10 +52,11 @@ def test_matches_the_oracle(fs: float) -> None:
     rng = np.random.default_rng(int(fs))
     raw = rng.integers(-3000, 3000, (int(fs * 3), 2)).astype(np.int16)
     raw[int(fs) : int(fs) + 5, 1] = 32767
-    env, clip = oracle(raw, design)
+    env, clip, sums = oracle(raw, design)
     got = run(raw, design, [])
     np.testing.assert_array_equal(got.envelope, env)
     np.testing.assert_array_equal(got.clipped, clip)
+    np.testing.assert_array_equal(got.sums, sums)
     assert clip[:, 1].any()
     assert not clip[:, 0].any()
 
@@ -66,6 +71,7 @@ def test_any_chunking_gives_identical_ticks(cuts: list[int], fs: float) -> None:
     chunked = run(raw, design, cuts)
     np.testing.assert_array_equal(chunked.envelope, whole.envelope)
     np.testing.assert_array_equal(chunked.clipped, whole.clipped)
+    np.testing.assert_array_equal(chunked.sums, whole.sums)
 
 
 @pytest.mark.parametrize("fs", [100.0, 250.0, 500.0])
