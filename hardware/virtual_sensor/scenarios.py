@@ -189,16 +189,19 @@ PRESETS: dict[str, Scenario] = {
     for s in (
         Scenario(
             name="healthy",
-            description="a healthy sleeper, in bed and asleep throughout: twitches, a few LMs",
+            description="a healthy sleeper, in bed and asleep throughout: twitches, a few LMs, "
+            "now and then a short PLM series",
             duration_s=3600.0,
+            plm_episodes_per_h=0.25,
+            plm_episode_lms=(4, 20),
         ),
         Scenario(
             name="plmd",
             description="periodic limb movement disorder: long PLM series in NREM sleep",
             duration_s=3600.0,
-            plm_episodes_per_h=1.6,
+            plm_episodes_per_h=2.5,
             plm_interval_s=(18.0, 38.0),
-            plm_episode_lms=(8, 45),
+            plm_episode_lms=(8, 40),
             limb_movements_per_h=6.0,
             twitches_per_h=15.0,
         ),
@@ -220,8 +223,8 @@ PRESETS: dict[str, Scenario] = {
             duration_s=1500.0,
             empty_lead_s=60.0,
             sleep_latency_s=(90.0, 240.0),
-            onset_attempts=(3, 5),
-            hypnic_jerk_probability=0.9,
+            onset_attempts=(2, 5),
+            hypnic_jerk_probability=1.0,
             wake_periods_per_h=0.0,
         ),
         Scenario(

@@ -155,7 +155,10 @@ def _person(
         torso = physiology.posture_variant(base, rng)
         templates += [torso, physiology.legs_variant(torso, rng)][:nch]
         gain[k, 0] = size * factor
-        resp_gain[k, 0] = gain[k, 0] * rng.uniform(*sc.respiration_ratio)
+        # Breathing changes by x0.6-1.5 too, staying 4-7 heartbeats (respiration_ratio).
+        lo, hi = (r * gain[k, 0] for r in sc.respiration_ratio)
+        drawn = resp_gain[k - 1, 0] * rng.uniform(0.6, 1.5) if k else rng.uniform(lo, hi)
+        resp_gain[k, 0] = float(np.clip(drawn, lo, hi))
         if nch == 2:
             gain[k, 1] = gain[k, 0] * legs_rel * rng.uniform(0.85, 1.15)
             resp_gain[k, 1] = resp_gain[k, 0] * resp_legs_rel

@@ -189,12 +189,14 @@ class _Planner:
 
     # -- the sleeper -------------------------------------------------------------------------
     def fall_asleep(self, t: float, t_end: float, attempts: int, p_hypnic: float) -> float:
-        """Onset attempts; each may end in a hypnic jerk and a brief quiet wake. Returns sleep t."""
+        """Fall asleep; return the time sleep is stable.
+
+        A hypnic jerk may wake the sleeper for a quiet minute or two, and the next attempt may
+        bring another one (up to ``attempts``).
+        """
         for k in range(attempts):
-            if t >= t_end - 60.0:
+            if t >= t_end - 60.0 or self.rng.random() >= p_hypnic:
                 break
-            if self.rng.random() >= p_hypnic:
-                continue
             jerk = t + self.rng.uniform(3.0, 60.0)
             dur = self.loguniform(0.15, 1.0)
             home = "legs" if self.rng.random() < 0.4 else "torso"

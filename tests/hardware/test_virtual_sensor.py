@@ -22,6 +22,7 @@ from hardware.virtual_sensor.__main__ import main
 from hardware.virtual_sensor.recording import load_recording, save_recording, truth_path
 from hardware.virtual_sensor.scenarios import PRESETS, Scenario, preset
 from hardware.virtual_sensor.synth import Synthesis, generate, synthesize
+from hardware.virtual_sensor.timeline import Timeline, build_timeline
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -150,28 +151,45 @@ def test_truth_is_consistent(name: str, minutes: float, seed: int) -> None:
     assert summary["gross_movement_count"] == sum(e["type"] == "gross_movement" for e in events)
 
 
+def _plans(name: str, seeds: range) -> list[Timeline]:
+    sc = preset(name)
+    return [build_timeline(sc, np.random.default_rng(seed), 3.0) for seed in seeds]
+
+
+def _plm_index(plan: Timeline) -> float:
+    moves = [e for e in plan.events if e.kind in ("limb_movement", "gross_movement")]
+    series = find_plm_series([e.onset_s for e in moves], [e.duration_s for e in moves])
+    hours = sum(b - a for a, b in plan.in_bed) / 3600
+    return sum(s.count for s in series) / hours
+
+
 def test_scenarios_produce_their_signature_events() -> None:
-    plmd = _synth("plmd", 2, 40).recording.truth
-    assert plmd is not None
-    assert plmd["summary"]["plm_index"] > 15
-    rls = _synth("rls_evening", 3, 30).recording.truth
-    assert rls is not None
-    onsets = np.array([e["onset"] for e in rls["events"] if e["type"] == "limb_movement"])
-    gaps = np.diff(onsets)
-    assert np.sum((gaps > 10.5) & (gaps < 12.5)) >= 20  # LMs every ~11-12 s
-    hyp = _synth("hypnic_onset", 4, 15).recording.truth
-    assert hyp is not None
-    jerks = [e for e in hyp["events"] if e["type"] == "hypnic_jerk"]
-    assert jerks
-    entry = hyp["in_bed"][0]["onset"]
-    assert all(j["onset"] - entry < 15 * 60 for j in jerks)
-    clusters = _synth("myoclonus_clusters", 5, 20).recording.truth
-    assert clusters is not None
-    amps = np.array([e["amplitude"] for e in clusters["events"] if e["type"] == "twitch"])
-    assert amps.size > 15
-    assert np.any(amps < 3)
-    assert np.any((amps >= 3) & (amps < 10))
-    assert np.any(amps >= 10)
+    seeds = range(8)
+    assert np.median([_plm_index(p) for p in _plans("plmd", seeds)]) > 15
+    assert np.median([_plm_index(p) for p in _plans("healthy", seeds)]) < 5
+    for plan in _plans("rls_evening", seeds):
+        onsets = np.array([e.onset_s for e in plan.events if e.context == "rls"])
+        gaps = np.diff(onsets)
+        assert np.sum((gaps > 10.5) & (gaps < 12.5)) >= 20  # restless LMs every ~11-12 s
+        assert any(e.kind == "gross_movement" and e.context == "rls" for e in plan.events)
+    for plan in _plans("hypnic_onset", seeds):
+        jerks = [e for e in plan.events if e.kind == "hypnic_jerk"]
+        assert jerks
+        # in the first minutes after getting into bed or after a quiet wake period
+        assert all(j.onset_s - plan.in_bed[0][0] < 20 * 60 for j in jerks)
+        assert all(j.hr_rise >= 0.15 for j in jerks)
+    amps = np.array(
+        [
+            e.amplitude
+            for p in _plans("myoclonus_clusters", seeds)
+            for e in p.events
+            if e.kind == "twitch"
+        ]
+    )
+    assert amps.size > 8 * 40
+    for lo, hi in ((1, 3), (3, 10), (10, 20)):
+        assert np.mean((amps >= lo) & (amps < hi)) > 0.1
+    assert all(not p.events and not p.in_bed for p in _plans("empty_bed", seeds))
 
 
 def _beat_peaks(hb: np.ndarray, fs: float, a: float, b: float) -> float:
