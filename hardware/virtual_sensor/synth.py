@@ -12,17 +12,15 @@ equals the target amplitude times the heartbeat amplitude of the current posture
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
-from . import movements, physiology, refs
+from . import movements, people, refs
 from .frontend import FrontEnd, apply_front_end, highpass
 from .recording import Recording
 from .scenarios import Scenario, preset
@@ -38,27 +36,8 @@ CHANNEL_NAMES = ("torso", "legs")
 #: UNIX time of sample 0 of every synthesized recording (2025-01-06 21:00 UTC).
 START_UNIX = 1_736_197_200.0
 _SALT = 0x51EE_9A7
-_HR_RISE_BEATS = {"hypnic_jerk": 12, "gross_movement": 15, "limb_movement": 8}
 #: Heartbeat amplitude (sensor units) used when nobody's heartbeat is there to compare with.
 _NOMINAL_HB = (1.0, 0.4)
-
-
-@dataclass(slots=True)
-class _Person:
-    """Heartbeat and breathing force of one person, with per-posture heartbeat amplitudes."""
-
-    bcg: FloatArray
-    resp: FloatArray
-    bounds: list[tuple[float, float]]
-    hb_units: FloatArray  # (segments, channels), after the high-pass
-    sources: dict[str, Any] = field(default_factory=dict)
-
-    def hb_at(self, t: float, later: float) -> FloatArray | None:
-        for when in (t, later):
-            for k, (a, b) in enumerate(self.bounds):
-                if a <= when < b:
-                    return np.asarray(self.hb_units[k])
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,103 +78,6 @@ def resolve(scenario: Scenario | str, minutes: float | None = None) -> Scenario:
     """
     sc = preset(scenario) if isinstance(scenario, str) else scenario
     return sc.with_duration(minutes * 60.0) if minutes is not None else sc
-
-
-def _posture_bounds(
-    in_bed: Sequence[tuple[float, float]], events: Sequence[PlannedEvent]
-) -> list[tuple[float, float]]:
-    """Split in-bed time at the middle of every gross movement (entry/exit: at their middle)."""
-    bounds = []
-    for on, off in in_bed:
-        cuts = [on, off]
-        for e in events:
-            if e.kind == "gross_movement" and on <= e.onset_s < off:
-                mid = e.onset_s + 0.5 * e.duration_s
-                if e.context == "entry":
-                    cuts[0] = mid
-                elif e.context == "exit":
-                    cuts[1] = mid
-                else:
-                    cuts.append(mid)
-        edges = sorted(set(cuts))
-        bounds += [(a, b) for a, b in itertools.pairwise(edges) if b > a]
-    return bounds
-
-
-def _person(
-    subject: refs.Subject,
-    bounds: list[tuple[float, float]],
-    rises: Sequence[tuple[float, float, int]],
-    sc: Scenario,
-    rng: np.random.Generator,
-) -> _Person:
-    fs, n, nch = sc.fs_hz, round(sc.duration_s * sc.fs_hz), sc.channels
-    rr, rr_offset = refs.rr_excerpt(subject, sc.duration_s + 120.0, rng)
-    resp10, resp_fs, resp_offset = refs.resp_excerpt(subject, sc.duration_s + 5.0, rng)
-    t0 = -float(rng.uniform(0.0, rr[0]))
-    times = physiology.beat_times(physiology.apply_hr_rises(rr, t0, rises), t0)
-    edges = np.array([a for a, _ in bounds] + [bounds[-1][1]]) if bounds else np.zeros(1)
-    seg = np.searchsorted(edges, times, side="right") - 1
-    inside = (seg >= 0) & (seg < len(bounds)) & (times < edges[-1])
-    times, seg = times[inside], seg[inside]
-    # Per posture: heartbeat size per channel, breathing/heartbeat ratio, template shapes.
-    base = physiology.subject_template(rng)
-    size, legs_rel, resp_legs_rel = (
-        rng.uniform(0.7, 1.4),
-        rng.uniform(0.3, 0.5),
-        rng.uniform(0.3, 0.5),
-    )
-    gain = np.zeros((len(bounds), nch))
-    resp_gain = np.zeros((len(bounds), nch))
-    templates: list[physiology.BcgTemplate] = []
-    factor = 1.0
-    for k in range(len(bounds)):
-        if k:
-            factor = float(np.clip(factor * rng.uniform(0.6, 1.5), 0.4, 2.5))
-        torso = physiology.posture_variant(base, rng)
-        templates += [torso, physiology.legs_variant(torso, rng)][:nch]
-        gain[k, 0] = size * factor
-        # Breathing changes by x0.6-1.5 too, staying 4-7 heartbeats (respiration_ratio).
-        lo, hi = (r * gain[k, 0] for r in sc.respiration_ratio)
-        drawn = resp_gain[k - 1, 0] * rng.uniform(0.6, 1.5) if k else rng.uniform(lo, hi)
-        resp_gain[k, 0] = float(np.clip(drawn, lo, hi))
-        if nch == 2:
-            gain[k, 1] = gain[k, 0] * legs_rel * rng.uniform(0.85, 1.15)
-            resp_gain[k, 1] = resp_gain[k, 0] * resp_legs_rel
-    resp_at_beats = np.clip(np.interp(times * resp_fs, np.arange(resp10.size), resp10), -1.5, 1.5)
-    per_beat = np.exp(rng.normal(0.0, rng.uniform(0.05, 0.1), times.size))
-    per_beat *= 1.0 + rng.uniform(0.1, 0.2) * resp_at_beats
-    bcg = np.zeros((n, nch))
-    hb = np.zeros((len(bounds), nch))
-    for ch in range(nch):
-        bcg[:, ch] = physiology.render_beats(
-            n,
-            fs,
-            times_s=times,
-            amplitudes=per_beat * gain[seg, ch],
-            template_ids=seg * nch + ch,
-            templates=templates,
-        )
-        peaks = physiology.beat_window_peaks(highpass(bcg[:, ch], fs, sc.highpass_hz), fs, times)
-        for k in range(len(bounds)):
-            ok = (seg == k) & np.isfinite(peaks)
-            hb[k, ch] = float(np.median(peaks[ok])) if ok.any() else gain[k, ch]
-    # Breathing, with the posture's amplitude, faded in and out over 1 s at posture changes.
-    k_sample = np.searchsorted(edges, np.arange(n) / fs, side="right") - 1
-    valid = (k_sample >= 0) & (k_sample < len(bounds))
-    resp_wave = physiology.resample_resp(resp10, resp_fs, n, fs)
-    resp = np.zeros((n, nch))
-    for ch in range(nch):
-        g = np.where(valid, resp_gain[np.clip(k_sample, 0, max(len(bounds) - 1, 0)), ch], 0.0)
-        resp[:, ch] = resp_wave * ndimage.uniform_filter1d(g, max(int(fs), 1), mode="nearest")
-    sources = {
-        "subject": subject.subject,
-        "rr_file": subject.rr_path.name,
-        "rr_offset_beats": rr_offset,
-        "resp_file": subject.resp_path.name,
-        "resp_offset_samples": resp_offset,
-    }
-    return _Person(bcg, resp, bounds, hb, sources)
 
 
 def _place(
@@ -267,25 +149,8 @@ def _front_end(sc: Scenario) -> FrontEnd:
     )
 
 
-def _sleeper(
-    plan: Timeline, sc: Scenario, subject: refs.Subject, rng: np.random.Generator
-) -> _Person:
-    rises = [(e.end_s, e.hr_rise, _HR_RISE_BEATS[e.kind]) for e in plan.events if e.hr_rise > 0]
-    return _person(subject, _posture_bounds(plan.in_bed, plan.events), rises, sc, rng)
-
-
-def _partner(
-    plan: Timeline, sc: Scenario, subject: refs.Subject, rng: np.random.Generator
-) -> tuple[FloatArray, dict[str, Any]]:
-    bounds = _posture_bounds(plan.partner_in_bed, plan.partner_events)
-    partner = _person(subject, bounds, [], sc, rng)
-    k = rng.uniform(*sc.partner_coupling, sc.channels)
-    sources = partner.sources | {"coupling": [round(float(v), 4) for v in k]}
-    return (partner.bcg + partner.resp) * k, sources
-
-
 def _events(
-    plan: Timeline, sc: Scenario, user: _Person | None, rng: np.random.Generator
+    plan: Timeline, sc: Scenario, user: people.Person | None, rng: np.random.Generator
 ) -> tuple[FloatArray, list[dict[str, Any]], FloatArray, list[dict[str, Any]]]:
     """Render the sleeper's and the partner's movements; return both signals and truths."""
     n, nch = round(sc.duration_s * sc.fs_hz), sc.channels
@@ -387,12 +252,14 @@ def synthesize(
     user = None
     if sc.occupied:
         say("heartbeat and breathing")
-        user = _sleeper(plan, sc, subjects[pick[0]], rng_user)
+        user = people.sleeper(plan, sc, subjects[pick[0]], rng_user)
         parts["heartbeat"], parts["respiration"] = user.bcg, user.resp
         sources["sleeper"] = user.sources
     if sc.partner:
         say("partner")
-        parts["partner"], sources["partner"] = _partner(plan, sc, subjects[pick[1]], rng_partner)
+        parts["partner"], sources["partner"] = people.partner(
+            plan, sc, subjects[pick[1]], rng_partner
+        )
     say(f"{len(plan.events)} events, {len(plan.partner_events)} partner events")
     parts["movements"], events, partner_moves, partner_truth = _events(plan, sc, user, rng_move)
     if partner_truth:

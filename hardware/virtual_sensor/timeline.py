@@ -1,9 +1,9 @@
 """The night's timeline: who is in bed when, sleep states, and every movement with its target size.
 
 Built from a :class:`~.scenarios.Scenario` by a seeded random generator, in this order: bed entry
-and exit, sleep onsets (hypnic jerks), sleep architecture (NREM/REM cycles, wake periods), gross
-movements, evening restlessness, PLM episodes, isolated limb movements, twitches (single and in
-clusters), then the partner and building vibrations. No two movements overlap: each keeps at least
+and exit, sleep architecture (:mod:`.sleep`) with hypnic jerks at sleep onsets, gross movements,
+evening restlessness, PLM episodes, isolated limb movements, twitches (single and in clusters),
+then the partner and building vibrations. No two movements overlap: each keeps at least
 1 s from the next, and after a large one (amplitude >= 50 or a gross movement) a further
 ``recovery_s`` (a few high-pass time constants, the time a detector must blank after clipping).
 """
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .scenarios import Scenario
+from .sleep import plan_sleep
 
 __all__ = ["GAP_S", "PlannedEvent", "Timeline", "build_timeline"]
 
@@ -188,63 +189,29 @@ class _Planner:
         return sorted(times)
 
     # -- the sleeper -------------------------------------------------------------------------
-    def fall_asleep(self, t: float, t_end: float, attempts: int, p_hypnic: float) -> float:
-        """Fall asleep; return the time sleep is stable.
-
-        A hypnic jerk may wake the sleeper for a quiet minute or two, and the next attempt may
-        bring another one (up to ``attempts``).
-        """
-        for k in range(attempts):
-            if t >= t_end - 60.0 or self.rng.random() >= p_hypnic:
-                break
-            jerk = t + self.rng.uniform(3.0, 60.0)
-            dur = self.loguniform(0.15, 1.0)
-            home = "legs" if self.rng.random() < 0.4 else "torso"
-            amp, rise = self.loguniform(20.0, 200.0), self.rng.uniform(0.15, 0.3)
-            ok = self.add("hypnic_jerk", jerk, dur, home, amp, context="onset", hr_rise=rise)
-            if not ok or k == attempts - 1:
-                continue
-            wake = jerk + dur + self.rng.uniform(1.0, 8.0)
-            back = min(wake + self.rng.uniform(40.0, 150.0), t_end)
-            self.states += [(t, wake, "nrem"), (wake, back, "wake")]
-            t = back
-        return t
-
-    def sleep(self, t: float, t_end: float, first_onset: bool) -> None:
+    def sleep(self, t: float, t_end: float, from_wake: bool) -> None:
         sc, rng = self.sc, self.rng
-        if first_onset:
-            lo, hi = sc.onset_attempts
-            t = self.fall_asleep(
-                t, t_end, int(rng.integers(lo, hi + 1)), sc.hypnic_jerk_probability
-            )
-        n_wake = int(rng.poisson(sc.wake_periods_per_h * max(t_end - t, 0.0) / 3600.0))
-        wakes = sorted(rng.uniform(t + 600.0, t_end - 300.0, n_wake)) if t_end - t > 1200 else []
-        cycle, pos = 0, 0.0 if first_onset else rng.uniform(0.0, 5400.0)
-        while t < t_end:
-            length = rng.uniform(80.0, 110.0) * 60.0
-            rem = length * min(0.1 + 0.07 * cycle, 0.4)
-            for label, seg in (("nrem", length - rem), ("rem", rem)):
-                if pos >= seg:
-                    pos -= seg
-                    continue
-                stop = min(t + seg - pos, t_end)
-                pos = 0.0
-                if wakes and wakes[0] < stop:
-                    w = max(wakes.pop(0), t)
-                    back = min(w + rng.uniform(60.0, 480.0), t_end)
-                    self.states += [(t, w, label), (w, back, "wake")]
-                    if rng.random() < 0.5:
-                        self.gross(w + rng.uniform(0.0, 20.0), "wake")
-                    if rng.random() < 0.4:
-                        self.gross(back - rng.uniform(12.0, 40.0), "wake")
-                    p = sc.hypnic_jerk_probability * 0.5
-                    t = self.fall_asleep(back, t_end, 1 + int(rng.random() < 0.3), p)
-                    break
-                self.states.append((t, stop, label))
-                t = stop
-                if t >= t_end:
-                    break
-            cycle += 1
+        lo, hi = sc.onset_attempts
+        plan = plan_sleep(
+            t,
+            t_end,
+            rng,
+            from_wake=from_wake,
+            attempts=int(rng.integers(lo, hi + 1)),
+            p_hypnic=sc.hypnic_jerk_probability,
+            wake_periods_per_h=sc.wake_periods_per_h,
+        )
+        self.states += plan.states
+        for jerk in plan.jerks:
+            home = "legs" if rng.random() < 0.4 else "torso"
+            amp, rise = self.loguniform(20.0, 200.0), rng.uniform(0.15, 0.3)
+            dur = self.loguniform(0.15, 1.0)
+            self.add("hypnic_jerk", jerk, dur, home, amp, context="onset", hr_rise=rise)
+        for w, back in plan.wakes:  # turning over when waking up and before falling asleep
+            if rng.random() < 0.5:
+                self.gross(w + rng.uniform(0.0, 20.0), "wake")
+            if rng.random() < 0.4:
+                self.gross(back - rng.uniform(12.0, 40.0), "wake")
 
     def plan_sleeper(self) -> None:
         sc, rng, d = self.sc, self.rng, self.sc.duration_s
@@ -273,7 +240,7 @@ class _Planner:
             if sc.rls_evening_s > 0:
                 self.restless(t, rls_end)
             t = wake_end
-        self.sleep(t, sleep_end, first_onset=awake)
+        self.sleep(t, sleep_end, from_wake=awake)
         if bed_off < d:
             self.states.append((sleep_end, bed_off, "wake"))
             self.states.append((bed_off, d, "empty"))

@@ -218,16 +218,18 @@ def test_amplitude_is_movement_peak_over_heartbeat_amplitude(
         for ch, name in enumerate(names):
             measured = _beat_peaks(hb_comp[:, ch], fs, post["onset"], post["end"])
             assert measured == pytest.approx(post["amplitude"][name], rel=0.08)
-    # The high-pass tail of one movement (<= 3 % of its peak after 1 s) would add to the next
-    # one's measured peak, so check only movements with 5 time constants of quiet before them.
-    quiet_s = 5.0 / (2 * math.pi * highpass_hz)
+    # The high-pass tail of one movement (at most ~10 % of its peak at its end, then decaying with
+    # tau) adds to the next one's measured peak; check only movements where that is below 0.05 %.
+    tau = 1.0 / (2 * math.pi * highpass_hz)
     checked = 0
-    previous_end = -math.inf
+    previous: dict[str, Any] | None = None
     for e in truth["events"]:
-        if e["onset"] - previous_end < quiet_s:
-            previous_end = e["onset"] + e["duration"]
-            continue
-        previous_end = e["onset"] + e["duration"]
+        if previous is not None:
+            gap = e["onset"] - previous["onset"] - previous["duration"]
+            if gap < tau * math.log(200.0 * previous["amplitude"] / e["amplitude"]):
+                previous = e
+                continue
+        previous = e
         post = next(
             (p for p in truth["heartbeat"] if p["onset"] <= e["onset"] < p["end"]),
             truth["heartbeat"][0],
