@@ -42,6 +42,10 @@ class DetectorConfig:
         The slow band's thresholds, relative to its own resting level.
     merge_gap_s : float
         Quiet gaps shorter than this inside a movement do not split it.
+    beat_peak_radius_s, beat_refractory_s, beat_min_ratio : float
+        Heartbeat-aware twitch detection (:mod:`detector.beats`): a peak (the maximum within the
+        radius) of at least ``beat_min_ratio`` heartbeat levels that comes early in the beat
+        interval (after the refractory time of the last beat's complex) opens a movement.
     twitch_max_s : float
         Movements shorter than this are twitches (myoclonic jerks).
     gross_min_s : float
@@ -84,6 +88,9 @@ class DetectorConfig:
     slow_off_ratio: float = 1.4
     slow_edge_fraction: float = 0.4
     merge_gap_s: float = 0.8
+    beat_peak_radius_s: float = 0.16
+    beat_refractory_s: float = 0.2
+    beat_min_ratio: float = 0.7
     twitch_max_s: float = 0.5
     gross_min_s: float = 10.0
     hypnic_min_ratio: float = 20.0

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .beats import BeatTracker
 from .config import DetectorConfig
 from .frontend import FrontEnd, FrontEndDesign
 from .levels import BlockLevels
@@ -27,6 +28,7 @@ __all__ = ["Engine", "EngineOutput"]
 _DECIMATE_TICKS = 5  # periodicity works on 0.1 s maxima
 _PERIODIC_MIN = 0.3
 _PERIODICITY_BLOCKS = 4  # window: the current block and three before it
+_MAX_BEAT_S = 1.6  # longest beat interval searched (37.5 bpm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,11 @@ class Engine:
     """
 
     __slots__ = (
+        "_beats",
         "_block_buf",
         "_dec_hist",
+        "_held",
+        "_lags",
         "_levels",
         "_presence",
         "_row_levels",
@@ -111,6 +116,19 @@ class Engine:
         dec_rows = _PERIODICITY_BLOCKS * block_ticks // _DECIMATE_TICKS
         self._dec_hist: npt.NDArray[np.int64] = np.zeros((dec_rows, channels), np.int64)
         self._row_levels: npt.NDArray[np.float64] = np.full(2 * channels, np.nan)
+        radius = max(1, round(config.beat_peak_radius_s * tick_hz))
+        self._beats = BeatTracker(
+            radius,
+            refractory=round(config.beat_refractory_s * tick_hz),
+            min_interval=round(0.4 * tick_hz),
+            max_interval=round(_MAX_BEAT_S * tick_hz),
+            min_peak=config.beat_min_ratio,
+            ceiling=config.on_ratio,
+        )
+        # Ticks held back until the beat tracker has seen ``radius`` ticks past them:
+        # columns fast, slow, channel, clipped, interval, floor.
+        self._held: npt.NDArray[np.float64] = np.zeros((0, 6))
+        self._lags: dict[int, int] = {}  # absolute block -> beat interval in ticks (0: none)
 
     @property
     def block_ticks(self) -> int:
@@ -139,20 +157,45 @@ class Engine:
         block0 = (ticks.first - len(self._block_buf)) // bt
         complete = len(env) // bt
         blocks = env[: complete * bt].reshape(complete, bt, env.shape[1])
-        beat, _floor = self._levels.advance(blocks)
+        beat, floor = self._levels.advance(blocks)
         self._block_buf = env[complete * bt :].copy()
         self._row_levels = beat[-1]
-        rows = (ticks.first + np.arange(n)) // bt - block0
+        evidence = self._evidence(blocks, beat[:-1], block0) if complete else []
+        tick_index = ticks.first + np.arange(n)
+        rows = tick_index // bt - block0
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = ticks.envelope / beat[rows]
-        ratio = np.nan_to_num(ratio, nan=0.0, posinf=0.0)
+            ratio = np.nan_to_num(ticks.envelope / beat[rows], nan=0.0, posinf=0.0)
+            floor_ratio = np.nan_to_num(floor[rows, : self.channels] / beat[rows, : self.channels])
         c = self.channels
-        fast = ratio[:, :c].max(axis=1)
-        slow = ratio[:, c:].max(axis=1)
-        channel = np.argmax(ratio, axis=1) % c
-        clipped = np.asarray(ticks.clipped.any(axis=1), np.bool_)
-        movements = self._segmenter.process(ticks.first, fast, slow, channel, clipped)
-        evidence = self._evidence(blocks, beat[:-1]) if complete else []
+        fresh = np.column_stack(
+            [
+                ratio[:, :c].max(axis=1),
+                ratio[:, c:].max(axis=1),
+                np.argmax(ratio, axis=1) % c,
+                ticks.clipped.any(axis=1),
+                [self._lags.get(int(b) - 1, 0) for b in tick_index // bt],
+                floor_ratio.max(axis=1),
+            ]
+        )
+        newest_block = int(tick_index[-1]) // bt
+        for old in [b for b in self._lags if b < newest_block - 2]:
+            del self._lags[old]
+        held = np.concatenate([self._held, fresh])
+        first = ticks.first - len(self._held)
+        radius = self._beats.radius
+        judged_n = max(0, len(held) - radius)
+        openers = self._beats.flags(first, held[:, 0], held[:judged_n, 5])
+        judged = len(openers)
+        self._held = held[judged:].copy()
+        now = held[:judged]
+        movements = self._segmenter.process(
+            first,
+            now[:, 0],
+            now[:, 1],
+            now[:, 2].astype(np.intp),
+            now[:, 3].astype(np.bool_),
+            openers,
+        )
         return EngineOutput(self._merge(movements, block0, evidence))
 
     def finish(self) -> EngineOutput:
@@ -160,7 +203,7 @@ class Engine:
         return EngineOutput(list(self._segmenter.flush(self.slowband.next_tick)))
 
     def _evidence(
-        self, blocks: npt.NDArray[np.int64], beat: npt.NDArray[np.float64]
+        self, blocks: npt.NDArray[np.int64], beat: npt.NDArray[np.float64], block0: int
     ) -> list[Evidence]:
         moving_levels = beat
         blocks_all = blocks
@@ -179,9 +222,15 @@ class Engine:
         windows = sliding_window_view(series, rows, axis=0)[per_block::per_block]  # (k, ch, rows)
         tick_hz = self.design.tick_hz
         lo = max(1, int(0.4 * tick_hz / _DECIMATE_TICKS))
-        hi = int(np.ceil(1.6 * tick_hz / _DECIMATE_TICKS))
-        period = periodicity(windows.reshape(k * channels, rows), lo, hi).reshape(k, channels)
-        periodic = period.max(axis=1) >= _PERIODIC_MIN
+        hi = int(np.ceil(_MAX_BEAT_S * tick_hz / _DECIMATE_TICKS))
+        strength, lag = periodicity(windows.reshape(k * channels, rows), lo, hi)
+        strength = strength.reshape(k, channels)
+        best = np.argmax(strength, axis=1)
+        periodic = strength.max(axis=1) >= _PERIODIC_MIN
+        lag_ticks = lag.reshape(k, channels)[np.arange(k), best] * _DECIMATE_TICKS
+        for i in range(k):
+            self._lags[block0 + i] = int(lag_ticks[i]) if periodic[i] else 0
+
         with np.errstate(invalid="ignore"):
             moving = (blocks_all.max(axis=1) >= self.config.on_ratio * moving_levels).any(axis=1)
         out = []

@@ -43,11 +43,12 @@ class PresenceChange:
 
 def periodicity(
     windows: npt.NDArray[np.int64], min_lag: int, max_lag: int
-) -> npt.NDArray[np.float64]:
-    """Largest normalised autocorrelation at lags ``min_lag..max_lag`` of each row.
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Normalised autocorrelation peak of each row at lags ``min_lag..max_lag``, and its lag.
 
     Integer arithmetic (after a fixed right shift), so the result does not depend on how many rows
-    are computed at once.
+    are computed at once. The lag reported is the shortest one within 85 % of the best, so a
+    regular rhythm gives its period rather than a multiple of it.
 
     Parameters
     ----------
@@ -58,18 +59,27 @@ def periodicity(
 
     Returns
     -------
-    numpy.ndarray
+    strength : numpy.ndarray
         Shape ``(k,)``, in ``[-1, 1]``; 0 for a constant window.
+    lag : numpy.ndarray
+        Shape ``(k,)``: the period in decimated samples.
     """
     x = windows >> _SHIFT_BITS
     n = x.shape[1]
     centred = x * n - x.sum(axis=1, keepdims=True)
-    energy = (centred * centred).sum(axis=1)
-    best = np.full(x.shape[0], -1.0)
-    for lag in range(min_lag, max_lag + 1):
-        prod = (centred[:, lag:] * centred[:, :-lag]).sum(axis=1)
-        best = np.maximum(best, prod * (n / (n - lag)) / np.maximum(energy, 1))
-    return np.where(energy > 0, best, 0.0)
+    energy = np.maximum((centred * centred).sum(axis=1), 1)
+    lags = np.arange(min_lag, max_lag + 1)
+    corr = np.stack(
+        [
+            (centred[:, lag:] * centred[:, :-lag]).sum(axis=1) * (n / (n - lag)) / energy
+            for lag in lags
+        ],
+        axis=1,
+    )
+    best = corr.max(axis=1)
+    first_good = np.argmax(corr >= 0.85 * best[:, np.newaxis], axis=1)
+    flat = (centred == 0).all(axis=1)
+    return np.where(flat, 0.0, best), np.asarray(lags[first_good], np.int64)
 
 
 class Presence:

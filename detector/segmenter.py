@@ -125,25 +125,35 @@ class Segmenter:
         slow: npt.NDArray[np.float64],
         channel: npt.NDArray[np.intp],
         clipped: npt.NDArray[np.bool_],
+        openers: npt.NDArray[np.bool_] | None = None,
     ) -> list[Movement]:
-        """Consume consecutive ticks starting at ``first_tick``; return movements that closed."""
+        """Consume consecutive ticks starting at ``first_tick``; return movements that closed.
+
+        ``openers`` marks ticks that open (or extend) a movement whatever their level: the
+        off-beat peaks of :class:`~detector.beats.BeatTracker`.
+        """
         closed: list[Movement] = []
         n = len(fast)
-        candidate = (fast >= self.fast.off) | (slow >= self.slow.off) | clipped
+        if openers is None:
+            openers = np.zeros(n, np.bool_)
+        candidate = (fast >= self.fast.off) | (slow >= self.slow.off) | clipped | openers
         for i in np.flatnonzero(candidate):
             tick = first_tick + int(i)
             rf, rs = float(fast[i]), float(slow[i])
             self._close_if_quiet(tick, closed)
             is_clipped = bool(clipped[i])
+            forced = is_clipped or bool(openers[i])
             if is_clipped:
                 self._blank_until = tick + self.blanking_ticks
             current = self._open
             if current is None:
-                if not (rf >= self.fast.on or rs >= self.slow.on or is_clipped):
+                if not (rf >= self.fast.on or rs >= self.slow.on or forced):
                     self._recent = [*self._recent[-(_PRE_TICKS - 1) :], (tick, rf, rs)]
                     continue
                 current = self._start(tick)
-            self._extend(current, tick, rf, rs, chan=int(channel[i]), is_clipped=is_clipped)
+            self._extend(
+                current, tick, rf, rs, chan=int(channel[i]), is_clipped=is_clipped, forced=forced
+            )
         self._close_if_quiet(first_tick + n, closed)
         return closed
 
@@ -170,7 +180,15 @@ class Segmenter:
         )
 
     def _extend(
-        self, current: _Open, tick: int, rf: float, rs: float, *, chan: int, is_clipped: bool
+        self,
+        current: _Open,
+        tick: int,
+        rf: float,
+        rs: float,
+        *,
+        chan: int,
+        is_clipped: bool,
+        forced: bool,
     ) -> None:
         current.peak = max(current.peak, rf)
         current.peak_slow = max(current.peak_slow, rs)
@@ -178,10 +196,10 @@ class Segmenter:
             current.channel, current.channel_ratio = chan, max(rf, rs)
         current.last_active = tick
         current.clipped_ticks += is_clipped
-        if is_clipped or self._strong(current, rf, rs):
+        if forced or self._strong(current, rf, rs):
             current.last_strong = tick
         if len(current.edge) < _MAX_EDGE_TICKS:
-            current.edge.append((tick, rf, rs) if not is_clipped else (tick, 1e9, 1e9))
+            current.edge.append((tick, rf, rs) if not forced else (tick, 1e9, 1e9))
 
     def _close_if_quiet(self, tick: int, closed: list[Movement]) -> None:
         current = self._open
