@@ -93,7 +93,7 @@ class DetectorConfig:
     beat_min_ratio: float = 0.7
     twitch_max_s: float = 0.5
     gross_min_s: float = 10.0
-    hypnic_min_ratio: float = 20.0
+    hypnic_min_ratio: float = 12.0
     hypnic_max_s: float = 1.5
     hypnic_window_s: float = 900.0
     clip_level: int = 32000

@@ -48,9 +48,9 @@ class BlockLevels:
     """Rolling per-block statistics and the levels derived from them.
 
     After a disturbance (``reset_blocks`` or more blocks in a row whose peak exceeds
-    ``reset_ratio`` times the level, e.g. a gross movement with a change of posture) the history
-    is cleared at the first calm block, because the heartbeat's amplitude on the sensor changes
-    with posture. Levels are NaN until ``min_blocks`` blocks of history exist.
+    ``reset_ratio`` times the level, e.g. a gross movement with a change of posture, or getting
+    into bed) the history is cleared once it has subsided, because the heartbeat's amplitude on
+    the sensor changes with posture. Levels are NaN until ``min_blocks`` blocks of history exist.
 
     Parameters
     ----------
@@ -69,6 +69,7 @@ class BlockLevels:
     __slots__ = (
         "_hist",
         "_run",
+        "_run_max",
         "blocks_seen",
         "min_blocks",
         "reset_blocks",
@@ -93,6 +94,7 @@ class BlockLevels:
             (window_blocks, 2, columns), np.nan, np.float32
         )
         self._run = 0
+        self._run_max: npt.NDArray[np.float32] = np.zeros(columns, np.float32)
         self.blocks_seen = 0
 
     def advance(self, blocks: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
@@ -143,16 +145,23 @@ class BlockLevels:
         return levels
 
     def _find_reset(self, peaks: npt.NDArray[np.float32], beat: FloatArray) -> int | None:
-        """Index of the first calm block after a long enough disturbance, updating the run."""
+        """Index of the block where a long enough disturbance has subsided, updating the run.
+
+        A disturbance has subsided at the first block whose peaks are all below an eighth of the
+        disturbance's own peaks, whatever the old level says: after getting into bed the
+        heartbeat itself is far above the empty bed's level, and must become the new level.
+        """
         with np.errstate(invalid="ignore"):
             disturbed = (peaks >= self.reset_ratio * beat).any(axis=1)
         for i, is_disturbed in enumerate(np.atleast_1d(disturbed)):
+            if self._run >= self.reset_blocks and (peaks[i] * 8.0 <= self._run_max).all():
+                self._run, self._run_max = 0, np.zeros_like(self._run_max)
+                return i
             if is_disturbed:
                 self._run += 1
-                continue
-            run, self._run = self._run, 0
-            if run >= self.reset_blocks:
-                return i
+                self._run_max = np.maximum(self._run_max, peaks[i])
+            elif self._run < self.reset_blocks:
+                self._run, self._run_max = 0, np.zeros_like(self._run_max)
         return None
 
     def _append(self, stats: npt.NDArray[np.float32]) -> None:
@@ -163,4 +172,5 @@ class BlockLevels:
         """Forget the history (after a reboot or a long gap the sensor may have moved)."""
         self._hist[:] = np.nan
         self._run = 0
+        self._run_max[:] = 0
         self.blocks_seen = 0
