@@ -19,7 +19,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from . import physiology, refs
-from .frontend import highpass
+from .frontend import drift, highpass
 from .scenarios import Scenario
 from .timeline import PlannedEvent, Timeline
 
@@ -160,6 +160,9 @@ def render_person(
     resp_at_beats = np.clip(np.interp(times * resp_fs, np.arange(resp10.size), resp10), -1.5, 1.5)
     per_beat = np.exp(rng.normal(0.0, rng.uniform(0.05, 0.1), times.size))
     per_beat *= 1.0 + rng.uniform(0.1, 0.2) * resp_at_beats
+    # Slow wander of the coupling (minutes, ~5 %), as muscle tone and bedding settle.
+    wander = drift(int(sc.duration_s) + 3, 1.0, 0.05, rng)
+    per_beat *= 1.0 + np.clip(np.interp(times, np.arange(wander.size), wander), -0.15, 0.15)
     bcg = np.zeros((n, nch))
     hb = np.zeros((len(bounds), nch))
     for ch in range(nch):
