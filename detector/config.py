@@ -36,6 +36,9 @@ class DetectorConfig:
         ... and lasts while it stays above this multiple (and above ``edge_fraction`` of its peak).
     edge_fraction : float
         Fraction of an event's own peak that delimits its onset and end (scale-aware duration).
+    high_on_ratio, high_off_ratio : float
+        Thresholds of the high band (about 20-60 Hz, where the heartbeat has little energy and a
+        muscle twitch a lot), relative to its resting level.
     slow_short_s, slow_long_s, slow_hold_s : float
         Slow band (0.5-2.5 Hz): boxcars on per-tick sums and the hold of its envelope.
     slow_on_ratio, slow_off_ratio, slow_edge_fraction : float
@@ -81,6 +84,8 @@ class DetectorConfig:
     on_ratio: float = 1.6
     off_ratio: float = 1.25
     edge_fraction: float = 0.2
+    high_on_ratio: float = 1.8
+    high_off_ratio: float = 1.3
     slow_short_s: float = 0.22
     slow_long_s: float = 1.0
     slow_hold_s: float = 0.1
@@ -91,11 +96,12 @@ class DetectorConfig:
     beat_peak_radius_s: float = 0.16
     beat_refractory_s: float = 0.2
     beat_min_ratio: float = 0.7
+    beat_high_ratio: float = 1.4
     twitch_max_s: float = 0.5
     gross_min_s: float = 10.0
-    hypnic_min_ratio: float = 12.0
+    hypnic_min_ratio: float = 14.0
     hypnic_max_s: float = 1.5
-    hypnic_window_s: float = 900.0
+    hypnic_window_s: float = 600.0
     clip_level: int = 32000
     sensor_highpass_hz: float = 0.5
     gap_reset_s: float = 0.5

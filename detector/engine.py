@@ -94,15 +94,18 @@ class Engine:
         )
         block_ticks = self.block_ticks
         self._levels = BlockLevels(
-            2 * channels,
+            3 * channels,
             round(config.level_window_s / config.block_s),
             max(1, round(config.warmup_s / config.block_s)),
             config.posture_reset_ratio,
             max(1, round(config.posture_reset_s / config.block_s)),
         )
         self._segmenter = Segmenter(
-            Thresholds(config.on_ratio, config.off_ratio, config.edge_fraction),
-            Thresholds(config.slow_on_ratio, config.slow_off_ratio, config.slow_edge_fraction),
+            [
+                Thresholds(config.on_ratio, config.off_ratio, config.edge_fraction),
+                Thresholds(config.high_on_ratio, config.high_off_ratio, config.edge_fraction),
+                Thresholds(config.slow_on_ratio, config.slow_off_ratio, config.slow_edge_fraction),
+            ],
             max(1, round(config.merge_gap_s * tick_hz)),
             round(config.blanking_s * tick_hz),
         )
@@ -112,10 +115,10 @@ class Engine:
             max(1, round(config.presence_exit_s / config.block_s)),
             round(60.0 * tick_hz),
         )
-        self._block_buf: npt.NDArray[np.int64] = np.zeros((0, 2 * channels), np.int64)
+        self._block_buf: npt.NDArray[np.int64] = np.zeros((0, 3 * channels), np.int64)
         dec_rows = _PERIODICITY_BLOCKS * block_ticks // _DECIMATE_TICKS
         self._dec_hist: npt.NDArray[np.int64] = np.zeros((dec_rows, channels), np.int64)
-        self._row_levels: npt.NDArray[np.float64] = np.full(2 * channels, np.nan)
+        self._row_levels: npt.NDArray[np.float64] = np.full(3 * channels, np.nan)
         radius = max(1, round(config.beat_peak_radius_s * tick_hz))
         self._beats = BeatTracker(
             radius,
@@ -126,8 +129,8 @@ class Engine:
             ceiling=config.on_ratio,
         )
         # Ticks held back until the beat tracker has seen ``radius`` ticks past them:
-        # columns fast, slow, channel, clipped, interval, floor.
-        self._held: npt.NDArray[np.float64] = np.zeros((0, 6))
+        # columns fast, high, slow, channel, clipped, interval, floor.
+        self._held: npt.NDArray[np.float64] = np.zeros((0, 7))
         self._lags: dict[int, int] = {}  # absolute block -> beat interval in ticks (0: none)
 
     @property
@@ -170,10 +173,11 @@ class Engine:
         fresh = np.column_stack(
             [
                 ratio[:, :c].max(axis=1),
-                ratio[:, c:].max(axis=1),
+                ratio[:, c : 2 * c].max(axis=1),
+                ratio[:, 2 * c :].max(axis=1),
                 np.argmax(ratio, axis=1) % c,
                 ticks.clipped.any(axis=1),
-                [self._lags.get(int(b) - 1, 0) for b in tick_index // bt],
+                np.zeros(n),
                 floor_ratio.max(axis=1),
             ]
         )
@@ -184,17 +188,14 @@ class Engine:
         first = ticks.first - len(self._held)
         radius = self._beats.radius
         judged_n = max(0, len(held) - radius)
-        openers = self._beats.flags(first, held[:, 0], held[:judged_n, 5])
+        openers = self._beats.flags(first, held[:, 0], held[:judged_n, 6])
+        # An off-rhythm peak must also carry some of a muscle twitch's fast content.
+        openers &= held[:judged_n, 1] >= self.config.beat_high_ratio
         judged = len(openers)
         self._held = held[judged:].copy()
         now = held[:judged]
         movements = self._segmenter.process(
-            first,
-            now[:, 0],
-            now[:, 1],
-            now[:, 2].astype(np.intp),
-            now[:, 3].astype(np.bool_),
-            openers,
+            first, now[:, :3], now[:, 3].astype(np.intp), now[:, 4].astype(np.bool_), openers
         )
         return EngineOutput(self._merge(movements, block0, evidence))
 

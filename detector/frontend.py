@@ -69,6 +69,11 @@ class FrontEndDesign:
         return n + ((n - self.tick_samples) % 2)
 
     @property
+    def high_lag(self) -> int:
+        """Lag of the high band's second difference: its gain peaks near 40 Hz."""
+        return max(1, round(self.fs_hz / 80.0))
+
+    @property
     def tick_hz(self) -> float:
         """Ticks per second."""
         return self.fs_hz / self.tick_samples
@@ -89,7 +94,8 @@ class Ticks:
         Absolute index of the first tick (tick ``k`` covers band-pass samples
         ``k * tick_samples`` to ``(k + 1) * tick_samples - 1``).
     envelope : numpy.ndarray
-        int64, shape ``(ticks, channels)``: peak absolute band-pass value per tick.
+        int64, shape ``(ticks, 2 * channels)``: peak absolute value per tick of the band-pass
+        (first ``channels`` columns) and of the high band (the rest).
     clipped : numpy.ndarray
         bool, shape ``(ticks, channels)``.
     sums : numpy.ndarray
@@ -132,7 +138,7 @@ class FrontEnd:
         self.channels = channels
         # last long_samples - 1 raw samples; band-pass samples and clip flags of a partial tick
         self._history: npt.NDArray[np.int16] = np.zeros((0, channels), np.int16)
-        self._pending: IntArray = np.zeros((0, channels), np.int64)
+        self._pending: IntArray = np.zeros((0, 2 * channels), np.int64)
         self._pending_sums: IntArray = np.zeros((0, channels), np.int64)
         self._clip: BoolArray = np.zeros((0, channels), np.bool_)
         self._ticks_done = 0
@@ -160,6 +166,14 @@ class FrontEnd:
             csum[offset + short_n : offset + short_n + produced] - csum[offset : offset + produced]
         )
         band = long_n * short_sum - short_n * long_sum
+        # High band: second difference (lag k) of the short boxcar, from sums reaching 2k back.
+        k = d.high_lag
+        ext = (
+            csum[offset - 2 * k + short_n : offset + short_n + produced]
+            - csum[offset - 2 * k : offset + produced]
+        )
+        high = ext[2 * k :] - 2 * ext[k : k + produced] + ext[:produced]
+        band = np.concatenate([band, high], axis=1)
         rails = _running_sum(np.abs(raw.astype(np.int32)) >= d.clip_level)
         clip = (
             rails[offset + short_n : offset + short_n + produced]
@@ -175,14 +189,15 @@ class FrontEnd:
         self._clip = clip[whole:].copy()
         if whole == 0:
             return self._empty(first_tick)
-        env = np.abs(band[:whole]).reshape(-1, short_n, self.channels).max(axis=1)
+        env = np.abs(band[:whole]).reshape(-1, short_n, 2 * self.channels).max(axis=1)
         clipped = np.asarray(clip[:whole].reshape(-1, short_n, self.channels).any(axis=1))
         self._ticks_done += len(env)
         return Ticks(first_tick, env, clipped, short_sum[:whole:short_n].copy())
 
     def _empty(self, first: int) -> Ticks:
         empty = np.zeros((0, self.channels), np.int64)
-        return Ticks(first, empty, np.zeros((0, self.channels), np.bool_), empty)
+        env = np.zeros((0, 2 * self.channels), np.int64)
+        return Ticks(first, env, np.zeros((0, self.channels), np.bool_), empty)
 
 
 def _running_sum(values: npt.NDArray[np.generic]) -> IntArray:

@@ -1,18 +1,19 @@
-"""Hysteresis segmentation of the fused activity ratio into movements, with carried state.
+"""Hysteresis segmentation of per-band activity ratios into movements, with carried state.
 
-Input per tick: two activity ratios, ``fast`` and ``slow`` (each band's envelope over its resting
-level, the largest over channels), the channel of the larger, and whether the tick is clipped. A
-movement
+Input per tick: one activity ratio per band (each band's envelope over its resting level, the
+largest over channels), the channel of the largest, and whether the tick is clipped. A movement
 
-* opens at a tick where either ratio reaches its ``on`` threshold, or a clipped tick,
-* stays open while ticks above either ``off`` threshold (or clipped) follow each other with gaps
-  shorter than ``merge_gap``; after a clipped tick the sensor's recovery time counts as active,
+* opens at a tick where any band reaches its ``on`` threshold, at a clipped tick, or at a tick the
+  heartbeat tracker flags,
+* stays open while ticks above any band's ``off`` threshold (or clipped) follow each other with
+  gaps shorter than ``merge_gap``; after a clipped tick the sensor's recovery time counts as
+  active,
 * closes once ``merge_gap`` quiet ticks have passed.
 
 Its onset and end are then refined to the first and last *strong* tick: at or above
-``max(off, edge_fraction * peak)`` in either band, so a large jerk is not lengthened by a filter's
-skirt. Only candidate ticks are visited in Python; decisions depend only on tick values and
-absolute tick numbers, so any chunking gives the same movements.
+``max(off, edge * peak)`` in some band, so a large jerk is not lengthened by a filter's skirt.
+Only candidate ticks are visited in Python; decisions depend only on tick values and absolute
+tick numbers, so any chunking gives the same movements.
 """
 
 from __future__ import annotations
@@ -36,10 +37,8 @@ class Movement:
     ----------
     first_tick, last_tick : int
         Absolute ticks of the refined onset and end (inclusive).
-    peak_ratio : float
-        Largest fast-band activity ratio inside the movement.
-    peak_slow : float
-        Largest slow-band activity ratio inside the movement.
+    peaks : tuple of float
+        Largest activity ratio of each band inside the movement.
     channel : int
         Channel index of the peak.
     clipped_ticks : int
@@ -50,8 +49,7 @@ class Movement:
 
     first_tick: int
     last_tick: int
-    peak_ratio: float
-    peak_slow: float
+    peaks: tuple[float, ...]
     channel: int
     clipped_ticks: int
     decided_tick: int
@@ -69,14 +67,13 @@ class Thresholds:
 @dataclass(slots=True)
 class _Open:
     start: int
-    peak: float
-    peak_slow: float
+    peaks: list[float]
     channel: int
     channel_ratio: float
     last_active: int
     last_strong: int
     clipped_ticks: int
-    edge: list[tuple[int, float, float]] = field(default_factory=list)
+    edge: list[tuple[int, tuple[float, ...]]] = field(default_factory=list)
 
 
 class Segmenter:
@@ -84,33 +81,22 @@ class Segmenter:
 
     Parameters
     ----------
-    fast, slow : Thresholds
-        Thresholds of the fast and slow bands.
+    bands : sequence of Thresholds
+        Thresholds of each band, in the column order of the ratios.
     merge_gap_ticks : int
         Quiet ticks that close a movement.
     blanking_ticks : int
         Ticks after a clipped tick that count as active.
     """
 
-    __slots__ = (
-        "_blank_until",
-        "_open",
-        "_recent",
-        "blanking_ticks",
-        "fast",
-        "merge_gap_ticks",
-        "slow",
-    )
+    __slots__ = ("_blank_until", "_open", "_recent", "bands", "blanking_ticks", "merge_gap_ticks")
 
-    def __init__(
-        self, fast: Thresholds, slow: Thresholds, merge_gap_ticks: int, blanking_ticks: int
-    ) -> None:
-        self.fast = fast
-        self.slow = slow
+    def __init__(self, bands: list[Thresholds], merge_gap_ticks: int, blanking_ticks: int) -> None:
+        self.bands = bands
         self.merge_gap_ticks = merge_gap_ticks
         self.blanking_ticks = blanking_ticks
         self._open: _Open | None = None
-        self._recent: list[tuple[int, float, float]] = []  # last candidate ticks while closed
+        self._recent: list[tuple[int, tuple[float, ...]]] = []  # candidate ticks while closed
         self._blank_until = -1
 
     @property
@@ -121,25 +107,27 @@ class Segmenter:
     def process(
         self,
         first_tick: int,
-        fast: npt.NDArray[np.float64],
-        slow: npt.NDArray[np.float64],
+        ratios: npt.NDArray[np.float64],
         channel: npt.NDArray[np.intp],
         clipped: npt.NDArray[np.bool_],
         openers: npt.NDArray[np.bool_] | None = None,
     ) -> list[Movement]:
         """Consume consecutive ticks starting at ``first_tick``; return movements that closed.
 
-        ``openers`` marks ticks that open (or extend) a movement whatever their level: the
-        off-beat peaks of :class:`~detector.beats.BeatTracker`.
+        ``ratios`` has one column per band. ``openers`` marks ticks that open (or extend) a
+        movement whatever their level: the off-rhythm peaks of
+        :class:`~detector.beats.BeatTracker`.
         """
         closed: list[Movement] = []
-        n = len(fast)
+        n = len(ratios)
         if openers is None:
             openers = np.zeros(n, np.bool_)
-        candidate = (fast >= self.fast.off) | (slow >= self.slow.off) | clipped | openers
+        off = np.array([b.off for b in self.bands])
+        on = np.array([b.on for b in self.bands])
+        candidate = (ratios >= off).any(axis=1) | clipped | openers
         for i in np.flatnonzero(candidate):
             tick = first_tick + int(i)
-            rf, rs = float(fast[i]), float(slow[i])
+            row = tuple(float(v) for v in ratios[i])
             self._close_if_quiet(tick, closed)
             is_clipped = bool(clipped[i])
             forced = is_clipped or bool(openers[i])
@@ -147,12 +135,12 @@ class Segmenter:
                 self._blank_until = tick + self.blanking_ticks
             current = self._open
             if current is None:
-                if not (rf >= self.fast.on or rs >= self.slow.on or forced):
-                    self._recent = [*self._recent[-(_PRE_TICKS - 1) :], (tick, rf, rs)]
+                if not (forced or bool((ratios[i] >= on).any())):
+                    self._recent = [*self._recent[-(_PRE_TICKS - 1) :], (tick, row)]
                     continue
                 current = self._start(tick)
             self._extend(
-                current, tick, rf, rs, chan=int(channel[i]), is_clipped=is_clipped, forced=forced
+                current, tick, row, chan=int(channel[i]), is_clipped=is_clipped, forced=forced
             )
         self._close_if_quiet(first_tick + n, closed)
         return closed
@@ -170,36 +158,35 @@ class Segmenter:
     def _start(self, tick: int) -> _Open:
         recent = [e for e in self._recent if tick - e[0] <= self.merge_gap_ticks + _PRE_TICKS]
         start = recent[0][0] if recent else tick
-        self._open = _Open(start, 0.0, 0.0, 0, 0.0, tick, tick, 0, edge=recent)
+        self._open = _Open(start, [0.0] * len(self.bands), 0, 0.0, tick, tick, 0, edge=recent)
         self._recent = []
         return self._open
 
-    def _strong(self, current: _Open, rf: float, rs: float) -> bool:
-        return rf >= max(self.fast.off, self.fast.edge * current.peak) or rs >= max(
-            self.slow.off, self.slow.edge * current.peak_slow
+    def _strong(self, current: _Open, row: tuple[float, ...]) -> bool:
+        return any(
+            r >= max(b.off, b.edge * peak)
+            for r, b, peak in zip(row, self.bands, current.peaks, strict=True)
         )
 
     def _extend(
         self,
         current: _Open,
         tick: int,
-        rf: float,
-        rs: float,
+        row: tuple[float, ...],
         *,
         chan: int,
         is_clipped: bool,
         forced: bool,
     ) -> None:
-        current.peak = max(current.peak, rf)
-        current.peak_slow = max(current.peak_slow, rs)
-        if max(rf, rs) > current.channel_ratio:
-            current.channel, current.channel_ratio = chan, max(rf, rs)
+        current.peaks = [max(p, r) for p, r in zip(current.peaks, row, strict=True)]
+        if max(row) > current.channel_ratio:
+            current.channel, current.channel_ratio = chan, max(row)
         current.last_active = tick
         current.clipped_ticks += is_clipped
-        if forced or self._strong(current, rf, rs):
+        if forced or self._strong(current, row):
             current.last_strong = tick
         if len(current.edge) < _MAX_EDGE_TICKS:
-            current.edge.append((tick, rf, rs) if not forced else (tick, 1e9, 1e9))
+            current.edge.append((tick, row if not forced else (1e9,) * len(row)))
 
     def _close_if_quiet(self, tick: int, closed: list[Movement]) -> None:
         current = self._open
@@ -211,18 +198,12 @@ class Segmenter:
             self._open = None
 
     def _finish(self, current: _Open, decided: int) -> Movement:
-        strong = [t for t, rf, rs in current.edge if self._strong(current, rf, rs)]
+        strong = [t for t, row in current.edge if self._strong(current, row)]
         first = strong[0] if strong else current.start
         if len(current.edge) < _MAX_EDGE_TICKS and strong:
             last = strong[-1]
         else:
             last = max(current.last_strong, first)
         return Movement(
-            first,
-            last,
-            current.peak,
-            current.peak_slow,
-            current.channel,
-            current.clipped_ticks,
-            decided,
+            first, last, tuple(current.peaks), current.channel, current.clipped_ticks, decided
         )

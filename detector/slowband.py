@@ -56,7 +56,7 @@ class SlowBand:
         self.hold_ticks = hold_ticks
         self._first = 0  # absolute tick of the first held fast-band tick
         self._sums: IntArray = np.zeros((0, channels), np.int64)  # raw tick sums not yet consumed
-        self._fast: IntArray = np.zeros((0, channels), np.int64)
+        self._fast: IntArray = np.zeros((0, 2 * channels), np.int64)
         self._clip: npt.NDArray[np.bool_] = np.zeros((0, channels), np.bool_)
 
     @property
@@ -70,7 +70,7 @@ class SlowBand:
         return (self.long_ticks - 1) // 2 + self.hold_ticks
 
     def process(self, ticks: Ticks) -> Ticks:
-        """Consume front-end ticks; return ticks with ``2 * channels`` envelope columns.
+        """Consume front-end ticks; return ticks with the slow band's columns appended.
 
         ``self._sums`` always starts ``delay`` ticks before the next tick to emit; at the very
         start that history is the first tick's sum repeated (a flat signal, no false step).

@@ -227,7 +227,7 @@ class Stream:
             since_wake = (onset - self._last_wake_end) / self.fs_hz
         elif self._in_bed_since is not None:
             since_wake = (onset - self._in_bed_since) / self.fs_hz
-        kind = classify(duration / self.fs_hz, movement.peak_ratio, since_wake, self.config)
+        kind = classify(duration / self.fs_hz, movement.peaks[0], since_wake, self.config)
         if kind is EventType.GROSS_MOVEMENT:
             self._last_wake_end = onset + duration
         event = Event(
@@ -236,7 +236,7 @@ class Stream:
             duration_samples=duration,
             fs_hz=self.fs_hz,
             channel=self.channels[movement.channel],
-            amplitude=round(movement.peak_ratio, 2),
+            amplitude=round(movement.peaks[0], 2),
             clipped=movement.clipped_ticks > 0,
             event_id=f"{self.bed}:{self.boot_id:08x}:{onset}",
         )
