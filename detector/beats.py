@@ -57,6 +57,7 @@ class BeatTracker:
     def __init__(
         self,
         radius: int,
+        *,
         refractory: int,
         min_interval: int,
         max_interval: int,
