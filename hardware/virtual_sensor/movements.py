@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["KINDS", "crosstalk", "waveform"]
+__all__ = ["KINDS", "crosstalk", "settle", "waveform"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -85,12 +85,28 @@ def _ring(x: FloatArray, fs: float, rng: np.random.Generator, mix: float) -> Flo
     return np.asarray(x + mix * rung * float(np.max(np.abs(x))) / peak, dtype=np.float64)
 
 
+def _rest_to_rest(x: FloatArray) -> FloatArray:
+    """Remove the net impulse and net displacement (zeroth and first moments).
+
+    The dynamic force of a body part that starts and ends at rest in the same place integrates to
+    zero (no net momentum) and so does its first moment (no net displacement). Without this the
+    piezo high-pass would leave a slow tail after the movement.
+    """
+    t = (np.arange(x.size) + 0.5) / x.size
+    w0 = np.sin(np.pi * t) ** 2
+    w1 = w0 * (t - 0.5)
+    a = x.sum() / w0.sum()
+    b = ((t - 0.5) * x).sum() / ((t - 0.5) * w1).sum()
+    return np.asarray(x - a * w0 - b * w1, dtype=np.float64)
+
+
 def _finish(x: FloatArray, fs: float) -> FloatArray:
-    """Taper the last 30 ms (so the waveform ends at zero) and scale to a peak of 1."""
+    """Taper the last 30 ms, make it rest-to-rest, zero both ends and scale to a peak of 1."""
     k = min(max(int(0.03 * fs), 1), max(x.size // 4, 1))
     x = np.array(x, dtype=np.float64)
     x[-k:] *= 0.5 + 0.5 * np.cos(np.pi * (np.arange(k) + 1) / k)
-    x[0] = 0.0
+    x = _rest_to_rest(x)
+    x[0] = x[-1] = 0.0
     peak = float(np.max(np.abs(x)))
     return _scaled(x, 1.0 / peak if peak > 0 else 1.0)
 
@@ -192,7 +208,8 @@ def waveform(kind: str, n_samples: int, fs: float, rng: np.random.Generator) -> 
     Returns
     -------
     numpy.ndarray
-        ``n_samples`` values, zero at the first and last sample, peak absolute value 1.
+        ``n_samples`` values, zero at the first and last sample, peak absolute value 1, with no
+        net impulse or displacement (the body part ends where it started, at rest).
 
     Raises
     ------
@@ -204,6 +221,35 @@ def waveform(kind: str, n_samples: int, fs: float, rng: np.random.Generator) -> 
     if n_samples < 3:
         raise ValueError(f"a movement needs at least 3 samples, got {n_samples}")
     return _GENERATORS[kind](n_samples, fs, rng)
+
+
+def settle(wave: FloatArray, fs: float, rng: np.random.Generator) -> FloatArray:
+    """Add the change of static load at the end of a posture change.
+
+    After turning over, the body rests on the film differently: the force steps by 20-100 % of the
+    movement's peak over its last 0.15-0.4 s and *stays* there (the caller holds the last value).
+    The piezo high-pass turns the step into a transient that decays with tau = RC after the
+    movement (and may clamp first): the saturation recovery a detector has to blank.
+
+    Parameters
+    ----------
+    wave : numpy.ndarray
+        A gross movement's waveform (peak 1, ends at zero).
+    fs : float
+        Sample rate in Hz.
+    rng : numpy.random.Generator
+        Random source.
+
+    Returns
+    -------
+    numpy.ndarray
+        The waveform plus a smooth step ending at the new level (its last sample).
+    """
+    k = min(max(round(rng.uniform(0.15, 0.4) * fs), 2), max(wave.size // 4, 2))
+    step = rng.uniform(0.2, 1.0) * rng.choice((-1.0, 1.0))
+    ramp = np.zeros(wave.size)
+    ramp[-k:] = step * (0.5 - 0.5 * np.cos(np.pi * (np.arange(k) + 1) / k))
+    return np.asarray(wave + ramp, dtype=np.float64)
 
 
 def crosstalk(wave: FloatArray, fs: float, rng: np.random.Generator) -> FloatArray:
@@ -225,7 +271,7 @@ def crosstalk(wave: FloatArray, fs: float, rng: np.random.Generator) -> FloatArr
     Returns
     -------
     numpy.ndarray
-        Same length as ``wave``, peak 1, zero at both ends.
+        Same length as ``wave``, peak 1, zero at both ends, rest-to-rest.
     """
     n = wave.size
     size = max(2 * n, 64)

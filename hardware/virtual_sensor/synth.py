@@ -83,9 +83,16 @@ def resolve(scenario: Scenario | str, minutes: float | None = None) -> Scenario:
 def _place(
     out: FloatArray, i0: int, wave: FloatArray, ch: int, target: float, *, sc: Scenario
 ) -> None:
-    """Add ``wave`` at ``i0`` scaled so that its high-passed peak is ``target``."""
-    peak = float(np.max(np.abs(highpass(wave, sc.fs_hz, sc.highpass_hz))))
-    out[i0 : i0 + wave.size, ch] += wave * (target / peak)
+    """Add ``wave`` at ``i0`` scaled so that its high-passed peak is ``target``.
+
+    The last value is held to the end (a posture's new static load; zero for other movements).
+    After the wave the force is constant, so the high-passed output only decays: the peak over
+    the wave is the component's peak.
+    """
+    scale = target / float(np.max(np.abs(highpass(wave, sc.fs_hz, sc.highpass_hz))))
+    out[i0 : i0 + wave.size, ch] += wave * scale
+    if wave[-1] != 0.0:
+        out[i0 + wave.size :, ch] += wave[-1] * scale
 
 
 def _movement(
@@ -101,7 +108,13 @@ def _movement(
     fs, nch = sc.fs_hz, sc.channels
     m = max(3, round(ev.duration_s * fs))
     i0 = min(round(ev.onset_s * fs), out.shape[0] - m)
-    wave = movements.waveform(ev.kind, m, fs, rng)
+    posture = ev.kind == "gross_movement"
+
+    def shape() -> FloatArray:
+        w = movements.waveform(ev.kind, m, fs, rng)
+        return movements.settle(w, fs, rng) if posture else w
+
+    wave = shape()
     ratios = np.zeros(nch)
     channel: str | None
     if nch == 1:
@@ -112,7 +125,7 @@ def _movement(
         ratios[:] = ev.amplitude
         ratios[int(rng.integers(0, 2))] *= rng.uniform(0.5, 1.0)
         for ch in range(nch):
-            w = wave if ch == 0 else movements.waveform(ev.kind, m, fs, rng)
+            w = wave if ch == 0 else shape()
             _place(out, i0, w, ch, ratios[ch] * hb[ch], sc=sc)
         channel = None
     else:
@@ -244,7 +257,8 @@ def synthesize(
     rng_plan, rng_user, rng_partner, rng_move, rng_vib, rng_fe = streams
     front = _front_end(sc)
     say(f"planning {sc.name}: {sc.duration_s / 3600:.2f} h, {nch} ch at {fs:g} Hz")
-    plan = build_timeline(sc, rng_plan, max(2.0, 4.0 * front.tau_s))
+    # After large movements: quiet until a full-scale transient has decayed (8 tau ~ 1/3000).
+    plan = build_timeline(sc, rng_plan, max(2.0, 8.0 * front.tau_s))
     subjects = refs.find_subjects(refs_dir) if sc.occupied or sc.partner else ()
     pick = rng_user.permutation(len(subjects))
     parts: dict[str, FloatArray] = {}
