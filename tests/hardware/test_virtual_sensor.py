@@ -372,6 +372,29 @@ def test_saturation_recovers_with_rc(corner_hz: float) -> None:
     )
 
 
+def test_posture_step_recovers_with_rc_after_gross_movement() -> None:
+    syn = _synth("full_night", 2, 5, gain_counts_per_unit=3000.0)
+    truth = syn.recording.truth
+    assert truth is not None
+    fs = syn.recording.fs
+    tau = 1.0 / (2 * math.pi * 0.5)
+    entry = truth["events"][0]
+    end = round((entry["onset"] + entry["duration"]) * fs)
+    moves = syn.components["movements"][:, 0]
+    y0 = moves[end]
+    assert abs(y0) > 1000.0  # the new static load leaves a large transient
+    for k in (1.0, 2.0, 3.0):
+        assert moves[end + round(k * tau * fs)] / y0 == pytest.approx(math.exp(-k), rel=0.05)
+    # on the device the same transient starts from the clipped rail and is gone within 8 tau
+    x = syn.recording.samples[:, 0].astype(float)
+    assert np.max(np.abs(x[end - round(0.2 * fs) : end])) >= 32000
+    rest = x - syn.components["heartbeat"][:, 0] - syn.components["respiration"][:, 0]
+    settled = np.median(rest[end + round(10 * fs) : end + round(20 * fs)])
+    assert abs(rest[end + 2] - settled) > 10_000
+    later = rest[end + round(8 * tau * fs) : end + round(10 * tau * fs)]
+    assert np.max(np.abs(later - settled)) < 1000
+
+
 def test_empty_bed_has_no_events_and_no_heartbeat() -> None:
     empty = _synth("empty_bed", 4, 4)
     truth = empty.recording.truth
