@@ -118,10 +118,8 @@ class BeatTracker:
         if gap <= self.refractory:
             return False
         period = int(np.median(self._intervals)) if len(self._intervals) >= 3 else 0
-        if (
-            gap > self.max_interval * 2.5
-            or (period == 0
-            and not self.min_interval <= gap <= self.max_interval)
+        if gap > self.max_interval * 2.5 or (
+            period == 0 and not self.min_interval <= gap <= self.max_interval
         ):
             # no rhythm yet, or lost it (a pause, a movement): start again from this peak
             self._last_beat = tick

@@ -39,6 +39,9 @@ class DetectorConfig:
     high_on_ratio, high_off_ratio : float
         Thresholds of the high band (about 20-60 Hz, where the heartbeat has little energy and a
         muscle twitch a lot), relative to its resting level.
+    min_fast_ratio : float
+        A movement must reach this ratio in the fast or the high band: slow-band activity alone is
+        breathing (a sigh), not a movement.
     slow_short_s, slow_long_s, slow_hold_s : float
         Slow band (0.5-2.5 Hz): boxcars on per-tick sums and the hold of its envelope.
     slow_on_ratio, slow_off_ratio, slow_edge_fraction : float
@@ -86,12 +89,13 @@ class DetectorConfig:
     edge_fraction: float = 0.2
     high_on_ratio: float = 1.8
     high_off_ratio: float = 1.3
+    min_fast_ratio: float = 2.0
     slow_short_s: float = 0.22
     slow_long_s: float = 1.0
     slow_hold_s: float = 0.1
     slow_on_ratio: float = 3.0
     slow_off_ratio: float = 1.8
-    slow_edge_fraction: float = 0.4
+    slow_edge_fraction: float = 0.8
     merge_gap_s: float = 0.8
     beat_peak_radius_s: float = 0.16
     beat_refractory_s: float = 0.2

@@ -43,6 +43,8 @@ class Movement:
         Channel index of the peak.
     clipped_ticks : int
         Ticks with a sample on an ADC rail.
+    flagged_ticks : int
+        Ticks the heartbeat tracker flagged as off-rhythm.
     decided_tick : int
         The tick at which the movement was known to be over (its end plus the merge gap).
     """
@@ -52,6 +54,7 @@ class Movement:
     peaks: tuple[float, ...]
     channel: int
     clipped_ticks: int
+    flagged_ticks: int
     decided_tick: int
 
 
@@ -73,6 +76,7 @@ class _Open:
     last_active: int
     last_strong: int
     clipped_ticks: int
+    flagged_ticks: int
     edge: list[tuple[int, tuple[float, ...]]] = field(default_factory=list)
 
 
@@ -158,7 +162,7 @@ class Segmenter:
     def _start(self, tick: int) -> _Open:
         recent = [e for e in self._recent if tick - e[0] <= self.merge_gap_ticks + _PRE_TICKS]
         start = recent[0][0] if recent else tick
-        self._open = _Open(start, [0.0] * len(self.bands), 0, 0.0, tick, tick, 0, edge=recent)
+        self._open = _Open(start, [0.0] * len(self.bands), 0, 0.0, tick, tick, 0, 0, edge=recent)
         self._recent = []
         return self._open
 
@@ -183,6 +187,7 @@ class Segmenter:
             current.channel, current.channel_ratio = chan, max(row)
         current.last_active = tick
         current.clipped_ticks += is_clipped
+        current.flagged_ticks += forced and not is_clipped
         if forced or self._strong(current, row):
             current.last_strong = tick
         if len(current.edge) < _MAX_EDGE_TICKS:
@@ -205,5 +210,11 @@ class Segmenter:
         else:
             last = max(current.last_strong, first)
         return Movement(
-            first, last, tuple(current.peaks), current.channel, current.clipped_ticks, decided
+            first,
+            last,
+            tuple(current.peaks),
+            current.channel,
+            current.clipped_ticks,
+            current.flagged_ticks,
+            decided,
         )

@@ -222,6 +222,12 @@ class Stream:
         design = self.engine.design
         onset = self._tick_to_sample(movement.first_tick)
         duration = (movement.last_tick - movement.first_tick + 1) * design.tick_samples
+        if (
+            max(movement.peaks[:2]) < self.config.min_fast_ratio
+            and not movement.clipped_ticks
+            and not movement.flagged_ticks
+        ):
+            return  # slow-band activity only: a sigh or a deep breath, not a movement
         since_wake = None
         if self._last_wake_end is not None:
             since_wake = (onset - self._last_wake_end) / self.fs_hz
