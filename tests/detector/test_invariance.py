@@ -52,7 +52,7 @@ def test_nominal_finds_the_twitches(nominal: tuple[Recording, AnalysisResult]) -
 def test_gain_does_not_change_the_events(
     nominal: tuple[Recording, AnalysisResult], factor: float
 ) -> None:
-    rec, result = nominal
+    _, result = nominal
     gain = preset(SCENARIO).gain_counts_per_unit * factor
     _, scaled = _run(gain_counts_per_unit=gain)
     assert _agreement(result, scaled) >= 0.85
