@@ -115,9 +115,10 @@ class Engine:
             max(1, round(config.presence_exit_s / config.block_s)),
             round(60.0 * tick_hz),
         )
-        self._block_buf: npt.NDArray[np.int64] = np.zeros((0, 3 * channels), np.int64)
+        # Carried state, stored compactly (envelopes fit int32).
+        self._block_buf: npt.NDArray[np.int32] = np.zeros((0, 3 * channels), np.int32)
         dec_rows = _PERIODICITY_BLOCKS * block_ticks // _DECIMATE_TICKS
-        self._dec_hist: npt.NDArray[np.int64] = np.zeros((dec_rows, channels), np.int64)
+        self._dec_hist: npt.NDArray[np.int32] = np.zeros((dec_rows, channels), np.int32)
         self._row_levels: npt.NDArray[np.float64] = np.full(3 * channels, np.nan)
         radius = max(1, round(config.beat_peak_radius_s * tick_hz))
         self._beats = BeatTracker(
@@ -156,12 +157,12 @@ class Engine:
         if n == 0:
             return EngineOutput([])
         bt = self.block_ticks
-        env = np.concatenate([self._block_buf, ticks.envelope])
+        env = np.concatenate([self._block_buf.astype(np.int64), ticks.envelope])
         block0 = (ticks.first - len(self._block_buf)) // bt
         complete = len(env) // bt
         blocks = env[: complete * bt].reshape(complete, bt, env.shape[1])
         beat, floor = self._levels.advance(blocks)
-        self._block_buf = env[complete * bt :].copy()
+        self._block_buf = env[complete * bt :].astype(np.int32)
         self._row_levels = beat[-1]
         evidence = self._evidence(blocks, beat[:-1], block0) if complete else []
         tick_index = ticks.first + np.arange(n)
@@ -216,9 +217,9 @@ class Engine:
         with np.errstate(invalid="ignore"):
             cap = np.where(np.isnan(beat), np.iinfo(np.int64).max // 4, 2.0 * np.nan_to_num(beat))
         dec = np.minimum(dec, np.repeat(cap.astype(np.int64), bt // _DECIMATE_TICKS, axis=0))
-        series = np.concatenate([self._dec_hist, dec])
+        series = np.concatenate([self._dec_hist.astype(np.int64), dec])
         rows = len(self._dec_hist)
-        self._dec_hist = series[-rows:].copy()
+        self._dec_hist = series[-rows:].astype(np.int32)
         per_block = bt // _DECIMATE_TICKS
         windows = sliding_window_view(series, rows, axis=0)[per_block::per_block]  # (k, ch, rows)
         tick_hz = self.design.tick_hz

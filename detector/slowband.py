@@ -55,8 +55,9 @@ class SlowBand:
         self.long_ticks = long_ticks
         self.hold_ticks = hold_ticks
         self._first = 0  # absolute tick of the first held fast-band tick
-        self._sums: IntArray = np.zeros((0, channels), np.int64)  # raw tick sums not yet consumed
-        self._fast: IntArray = np.zeros((0, 2 * channels), np.int64)
+        # Carried state, stored compactly (tick sums and envelopes fit int32):
+        self._sums: npt.NDArray[np.int32] = np.zeros((0, channels), np.int32)
+        self._fast: npt.NDArray[np.int32] = np.zeros((0, 2 * channels), np.int32)
         self._clip: npt.NDArray[np.bool_] = np.zeros((0, channels), np.bool_)
 
     @property
@@ -76,14 +77,14 @@ class SlowBand:
         start that history is the first tick's sum repeated (a flat signal, no false step).
         """
         if len(ticks) and ticks.first == 0 and len(self._sums) == 0:
-            self._sums = np.repeat(ticks.sums[:1], self.delay, axis=0)
-        sums = np.concatenate([self._sums, ticks.sums])
-        fast = np.concatenate([self._fast, ticks.envelope])
+            self._sums = np.repeat(ticks.sums[:1], self.delay, axis=0).astype(np.int32)
+        sums = np.concatenate([self._sums.astype(np.int64), ticks.sums])
+        fast = np.concatenate([self._fast.astype(np.int64), ticks.envelope])
         clip = np.asarray(np.concatenate([self._clip, ticks.clipped]), np.bool_)
         first = self._first
         out_n = len(sums) - 2 * self.delay
         if out_n <= 0:
-            self._sums, self._fast, self._clip = sums, fast, clip
+            self._sums, self._fast, self._clip = sums.astype(np.int32), fast.astype(np.int32), clip
             return Ticks(first, fast[:0], clip[:0], sums[:0])
         csum = np.zeros((len(sums) + 1, self.channels), np.int64)
         np.cumsum(sums, axis=0, out=csum[1:])
@@ -97,7 +98,7 @@ class SlowBand:
         env = np.concatenate([fast[:out_n], held[:out_n]], axis=1)
         result = Ticks(first, env, clip[:out_n], sums[:0])
         self._first = first + out_n
-        self._sums = sums[out_n:].copy()
-        self._fast = fast[out_n:].copy()
+        self._sums = sums[out_n:].astype(np.int32)
+        self._fast = fast[out_n:].astype(np.int32)
         self._clip = clip[out_n:].copy()
         return result
