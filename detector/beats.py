@@ -117,7 +117,9 @@ class BeatTracker:
         gap = tick - last
         if gap <= self.refractory:
             return False
-        period = int(np.median(self._intervals)) if len(self._intervals) >= 3 else 0
+        period = (
+            sorted(self._intervals)[len(self._intervals) // 2] if len(self._intervals) >= 3 else 0
+        )
         if gap > self.max_interval * 2.5 or (
             period == 0 and not self.min_interval <= gap <= self.max_interval
         ):

@@ -14,8 +14,6 @@ blocks at once) and the streaming path (one block at a time) give bit-identical 
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
@@ -23,6 +21,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 __all__ = ["BlockLevels", "robust_levels"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def _median(values: FloatArray) -> FloatArray:
+    """Median along axis 1 ignoring NaN (NaN where a slice has no value), by one sort."""
+    ordered = np.sort(values, axis=1)  # NaN sorts last
+    count = (~np.isnan(values)).sum(axis=1, keepdims=True)
+    lo = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=1)
+    hi = np.take_along_axis(ordered, count // 2 - (count == 0), axis=1)
+    out = (lo + hi) * 0.5
+    return np.where(count > 0, out, np.nan)
 
 
 def robust_levels(windows: FloatArray) -> FloatArray:
@@ -35,13 +43,12 @@ def robust_levels(windows: FloatArray) -> FloatArray:
     >>> robust_levels(np.array([[[1.0], [1.2], [0.9], [50.0], [1.1]]]))
     array([[1.05]])
     """
-    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(windows, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        med = _median(windows)
         dev = np.abs(windows - med)
-        mad = np.nanmedian(dev, axis=1, keepdims=True)
+        mad = _median(dev)
         kept = np.where(dev <= 3.0 * mad, windows, np.nan)
-        return np.asarray(np.nanmedian(kept, axis=1), np.float64)
+        return _median(kept)[:, 0]
 
 
 class BlockLevels:
