@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--highpass", type=float, help="piezo high-pass corner in Hz (e.g. 0.22, 2.2)")
     w.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     w.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    e = sub.add_parser("evalset", help="write the fixed evaluation set (24 recordings)")
+    e.add_argument("out", type=Path, help="output directory")
     return p
 
 
@@ -126,6 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "scenarios":
             _scenarios()
+            return 0
+        if args.command == "evalset":
+            from .evalset import write_evaluation_set  # noqa: PLC0415 - only this command needs it
+
+            paths = write_evaluation_set(
+                args.out, lambda msg: print(msg, file=sys.stderr, flush=True)
+            )
+            print(f"wrote {len(paths)} recordings with ground truth to {args.out}")
             return 0
         return _write(args)
     except _UsageError as err:
