@@ -104,7 +104,7 @@ class DetectorConfig:
     twitch_max_s: float = 0.5
     gross_min_s: float = 10.0
     hypnic_min_ratio: float = 14.0
-    hypnic_max_s: float = 1.5
+    hypnic_max_s: float = 0.8
     hypnic_window_s: float = 600.0
     clip_level: int = 32000
     sensor_highpass_hz: float = 0.5

@@ -11,7 +11,8 @@ largest over channels), the channel of the largest, and whether the tick is clip
 * closes once ``merge_gap`` quiet ticks have passed.
 
 Its onset and end are then refined to the first and last *strong* tick: at or above
-``max(off, edge * peak)`` in some band, so a large jerk is not lengthened by a filter's skirt.
+``max(off, edge * peak)`` in a band whose peak reached its ``on`` threshold, so a large jerk is
+not lengthened by a filter's skirt, nor a twitch by weak slow activity next to it.
 Only candidate ticks are visited in Python; decisions depend only on tick values and absolute
 tick numbers, so any chunking gives the same movements.
 """
@@ -167,8 +168,9 @@ class Segmenter:
         return self._open
 
     def _strong(self, current: _Open, row: tuple[float, ...]) -> bool:
+        """Whether a tick delimits the movement: high in a band that itself reached ``on``."""
         return any(
-            r >= max(b.off, b.edge * peak)
+            peak >= b.on and r >= max(b.off, b.edge * peak)
             for r, b, peak in zip(row, self.bands, current.peaks, strict=True)
         )
 
