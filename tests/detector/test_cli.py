@@ -74,6 +74,7 @@ def test_analyze_report_is_readable(recording: Path) -> None:
 
 def test_edf_input_gives_the_same_events(recording: Path, tmp_path: Path) -> None:
     import edfio  # noqa: PLC0415 - optional at runtime, a pinned dev dependency here
+
     data = np.load(recording)
     signals = [
         edfio.EdfSignal(
