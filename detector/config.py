@@ -95,7 +95,7 @@ class DetectorConfig:
     slow_hold_s: float = 0.1
     slow_on_ratio: float = 3.0
     slow_off_ratio: float = 1.8
-    slow_edge_fraction: float = 0.8
+    slow_edge_fraction: float = 0.5
     merge_gap_s: float = 0.8
     beat_peak_radius_s: float = 0.16
     beat_refractory_s: float = 0.2

@@ -104,7 +104,12 @@ class Engine:
             [
                 Thresholds(config.on_ratio, config.off_ratio, config.edge_fraction),
                 Thresholds(config.high_on_ratio, config.high_off_ratio, config.edge_fraction),
-                Thresholds(config.slow_on_ratio, config.slow_off_ratio, config.slow_edge_fraction),
+                Thresholds(
+                    config.slow_on_ratio,
+                    config.slow_off_ratio,
+                    config.slow_edge_fraction,
+                    erode=self.slowband.hold_ticks + self.slowband.short_ticks // 2,
+                ),
             ],
             max(1, round(config.merge_gap_s * tick_hz)),
             round(config.blanking_s * tick_hz),

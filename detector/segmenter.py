@@ -61,11 +61,16 @@ class Movement:
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """One band's thresholds: open at ``on``, continue at ``off``, edges at ``edge`` of the peak."""
+    """One band's thresholds: open at ``on``, continue at ``off``, edges at ``edge`` of the peak.
+
+    ``erode`` (ticks) shrinks the band's strong region at both ends before it delimits a movement:
+    the smoothing of a slow band spreads even a short twitch over its window.
+    """
 
     on: float
     off: float
     edge: float
+    erode: int = 0
 
 
 @dataclass(slots=True)
@@ -167,12 +172,14 @@ class Segmenter:
         self._recent = []
         return self._open
 
+    def _band_strong(self, current: _Open, row: tuple[float, ...], band: int) -> bool:
+        """Whether a tick is high in ``band``, and that band itself reached ``on``."""
+        b, peak = self.bands[band], current.peaks[band]
+        return peak >= b.on and row[band] >= max(b.off, b.edge * peak)
+
     def _strong(self, current: _Open, row: tuple[float, ...]) -> bool:
-        """Whether a tick delimits the movement: high in a band that itself reached ``on``."""
-        return any(
-            peak >= b.on and r >= max(b.off, b.edge * peak)
-            for r, b, peak in zip(row, self.bands, current.peaks, strict=True)
-        )
+        """Whether a tick delimits the movement in some band."""
+        return any(self._band_strong(current, row, b) for b in range(len(self.bands)))
 
     def _extend(
         self,
@@ -205,7 +212,13 @@ class Segmenter:
             self._open = None
 
     def _finish(self, current: _Open, decided: int) -> Movement:
-        strong = [t for t, row in current.edge if self._strong(current, row)]
+        strong: list[int] = []
+        for b, band in enumerate(self.bands):
+            ticks = [t for t, row in current.edge if self._band_strong(current, row, b)]
+            if ticks and band.erode:
+                ticks = [t for t in ticks if ticks[0] + band.erode <= t <= ticks[-1] - band.erode]
+            strong += ticks
+        strong.sort()
         first = strong[0] if strong else current.start
         if len(current.edge) < _MAX_EDGE_TICKS and strong:
             last = strong[-1]
