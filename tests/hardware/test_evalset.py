@@ -19,7 +19,8 @@ def test_the_set_covers_every_scenario_and_variant() -> None:
     rates = {scenario.fs_hz for _, scenario, _, _ in entries}
     assert {100.0, 250.0, 500.0} <= rates
     gains = {scenario.gain_counts_per_unit for _, scenario, _, _ in entries}
-    assert min(gains) <= 0.1 * 120 and max(gains) >= 8 * 120
+    assert min(gains) <= 0.1 * 120
+    assert max(gains) >= 8 * 120
     assert any(s.channels == 1 for _, s, _, _ in entries)
     assert any(s.hum_hz == 50 for _, s, _, _ in entries)
     assert any(s.hum_hz == 60 for _, s, _, _ in entries)
