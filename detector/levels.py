@@ -74,6 +74,7 @@ class BlockLevels:
     """
 
     __slots__ = (
+        "_current",
         "_hist",
         "_run",
         "_run_max",
@@ -102,6 +103,7 @@ class BlockLevels:
         )
         self._run = 0
         self._run_max: npt.NDArray[np.float32] = np.zeros(columns, np.float32)
+        self._current: FloatArray | None = None
         self.blocks_seen = 0
 
     def advance(self, blocks: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
@@ -119,6 +121,8 @@ class BlockLevels:
             before block ``i``; the last row is the level for the block after the last one.
         """
         k = blocks.shape[0]
+        if k == 0 and self._current is not None:
+            return self._current[np.newaxis, 0], self._current[np.newaxis, 1]
         stats = np.empty((k, 2, self._hist.shape[2]), np.float32)
         if k:
             stats[:, 0] = blocks.max(axis=1)
@@ -138,6 +142,7 @@ class BlockLevels:
             start += reset_at + 1
         self.blocks_seen += k
         out = np.concatenate(parts)
+        self._current = out[-1].copy()  # levels in force until the next block finishes
         return out[:, 0], out[:, 1]
 
     def _levels(self, stats: npt.NDArray[np.float32]) -> FloatArray:
@@ -180,4 +185,5 @@ class BlockLevels:
         self._hist[:] = np.nan
         self._run = 0
         self._run_max[:] = 0
+        self._current = None
         self.blocks_seen = 0
