@@ -43,7 +43,7 @@ class DetectorConfig:
         A movement must reach this ratio in the fast or the high band: slow-band activity alone is
         breathing (a sigh), not a movement.
     slow_short_s, slow_long_s, slow_hold_s : float
-        Slow band (0.5-2.5 Hz): boxcars on per-tick sums and the hold of its envelope.
+        Slow band (about 1-2.5 Hz): boxcars on per-tick sums and the hold of its envelope.
     slow_on_ratio, slow_off_ratio, slow_edge_fraction : float
         The slow band's thresholds, relative to its own resting level.
     merge_gap_s : float
@@ -91,7 +91,7 @@ class DetectorConfig:
     high_off_ratio: float = 1.3
     min_fast_ratio: float = 2.0
     slow_short_s: float = 0.22
-    slow_long_s: float = 1.0
+    slow_long_s: float = 0.5
     slow_hold_s: float = 0.1
     slow_on_ratio: float = 3.0
     slow_off_ratio: float = 1.8
