@@ -60,10 +60,10 @@ class Engine:
 
     __slots__ = (
         "_beats",
-        "_block_buf",
+        "_block_dec",
         "_dec_hist",
+        "_dec_part",
         "_held",
-        "_lags",
         "_levels",
         "_presence",
         "_row_levels",
@@ -120,8 +120,10 @@ class Engine:
             max(1, round(config.presence_exit_s / config.block_s)),
             round(60.0 * tick_hz),
         )
-        # Carried state, stored compactly (envelopes fit int32).
-        self._block_buf: npt.NDArray[np.int32] = np.zeros((0, 3 * channels), np.int32)
+        # Carried state, stored compactly (envelopes fit int32): the ticks of an unfinished
+        # 0.1 s group, and the 0.1 s maxima of the unfinished block.
+        self._dec_part: npt.NDArray[np.int32] = np.zeros((0, 3 * channels), np.int32)
+        self._block_dec: npt.NDArray[np.int32] = np.zeros((0, 3 * channels), np.int32)
         dec_rows = _PERIODICITY_BLOCKS * block_ticks // _DECIMATE_TICKS
         self._dec_hist: npt.NDArray[np.int32] = np.zeros((dec_rows, channels), np.int32)
         self._row_levels: npt.NDArray[np.float64] = np.full(3 * channels, np.nan)
@@ -135,9 +137,8 @@ class Engine:
             ceiling=config.on_ratio,
         )
         # Ticks held back until the beat tracker has seen ``radius`` ticks past them:
-        # columns fast, high, slow, channel, clipped, interval, floor.
-        self._held: npt.NDArray[np.float64] = np.zeros((0, 7))
-        self._lags: dict[int, int] = {}  # absolute block -> beat interval in ticks (0: none)
+        # columns fast, high, slow, channel, clipped, floor.
+        self._held: npt.NDArray[np.float64] = np.zeros((0, 6))
 
     @property
     def block_ticks(self) -> int:
@@ -162,14 +163,23 @@ class Engine:
         if n == 0:
             return EngineOutput([])
         bt = self.block_ticks
-        env = np.concatenate([self._block_buf.astype(np.int64), ticks.envelope])
-        block0 = (ticks.first - len(self._block_buf)) // bt
-        complete = len(env) // bt
-        blocks = env[: complete * bt].reshape(complete, bt, env.shape[1])
+        per_block = bt // _DECIMATE_TICKS
+        # 0.1 s maxima, then whole blocks of them (all on the absolute tick grid).
+        block_start = ticks.first - len(self._dec_part) - len(self._block_dec) * _DECIMATE_TICKS
+        block0 = block_start // bt
+        grouped = np.concatenate([self._dec_part.astype(np.int64), ticks.envelope])
+        groups = len(grouped) // _DECIMATE_TICKS
+        columns = grouped.shape[1]
+        dec = grouped[: groups * _DECIMATE_TICKS].reshape(groups, _DECIMATE_TICKS, columns)
+        dec = dec.max(axis=1)
+        self._dec_part = grouped[groups * _DECIMATE_TICKS :].astype(np.int32)
+        pending = np.concatenate([self._block_dec.astype(np.int64), dec])
+        complete = len(pending) // per_block
+        blocks = pending[: complete * per_block].reshape(complete, per_block, columns)
+        self._block_dec = pending[complete * per_block :].astype(np.int32)
         beat, floor = self._levels.advance(blocks)
-        self._block_buf = env[complete * bt :].astype(np.int32)
         self._row_levels = beat[-1]
-        evidence = self._evidence(blocks, beat[:-1], block0) if complete else []
+        evidence = self._evidence(blocks, beat[:-1]) if complete else []
         tick_index = ticks.first + np.arange(n)
         rows = tick_index // bt - block0
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -183,18 +193,14 @@ class Engine:
                 ratio[:, 2 * c :].max(axis=1),
                 np.argmax(ratio, axis=1) % c,
                 ticks.clipped.any(axis=1),
-                np.zeros(n),
                 floor_ratio.max(axis=1),
             ]
         )
-        newest_block = int(tick_index[-1]) // bt
-        for old in [b for b in self._lags if b < newest_block - 2]:
-            del self._lags[old]
         held = np.concatenate([self._held, fresh])
         first = ticks.first - len(self._held)
         radius = self._beats.radius
         judged_n = max(0, len(held) - radius)
-        openers = self._beats.flags(first, held[:, 0], held[:judged_n, 6])
+        openers = self._beats.flags(first, held[:, 0], held[:judged_n, 5])
         # An off-rhythm peak must also carry some of a muscle twitch's fast content.
         openers &= held[:judged_n, 1] >= self.config.beat_high_ratio
         judged = len(openers)
@@ -210,36 +216,30 @@ class Engine:
         return EngineOutput(list(self._segmenter.flush(self.slowband.next_tick)))
 
     def _evidence(
-        self, blocks: npt.NDArray[np.int64], beat: npt.NDArray[np.float64], block0: int
+        self, blocks: npt.NDArray[np.int64], beat: npt.NDArray[np.float64]
     ) -> list[Evidence]:
-        moving_levels = beat
-        blocks_all = blocks
-        blocks = blocks[:, :, : self.channels]
-        beat = beat[:, : self.channels]
-        k, bt, channels = blocks.shape
-        dec = blocks.reshape(k * bt // _DECIMATE_TICKS, _DECIMATE_TICKS, channels).max(axis=1)
-        # Movements would swamp the autocorrelation: cap each block at twice its heartbeat level.
+        """Presence evidence of finished blocks (0.1 s maxima, all bands) and their levels."""
+        k, per_block, _ = blocks.shape
+        c = self.channels
         with np.errstate(invalid="ignore"):
-            cap = np.where(np.isnan(beat), np.iinfo(np.int64).max // 4, 2.0 * np.nan_to_num(beat))
-        dec = np.minimum(dec, np.repeat(cap.astype(np.int64), bt // _DECIMATE_TICKS, axis=0))
+            moving = (blocks.max(axis=1) >= self.config.on_ratio * beat).any(axis=1)
+            # Movements would swamp the autocorrelation: cap each block at twice its heartbeat.
+            fast_beat = beat[:, :c]
+            cap = np.where(
+                np.isnan(fast_beat), np.iinfo(np.int64).max // 4, 2.0 * np.nan_to_num(fast_beat)
+            )
+        dec = np.minimum(blocks[:, :, :c], cap.astype(np.int64)[:, np.newaxis, :]).reshape(
+            k * per_block, c
+        )
         series = np.concatenate([self._dec_hist.astype(np.int64), dec])
         rows = len(self._dec_hist)
         self._dec_hist = series[-rows:].astype(np.int32)
-        per_block = bt // _DECIMATE_TICKS
-        windows = sliding_window_view(series, rows, axis=0)[per_block::per_block]  # (k, ch, rows)
+        windows = sliding_window_view(series, rows, axis=0)[per_block::per_block]  # (k, c, rows)
         tick_hz = self.design.tick_hz
         lo = max(1, int(0.4 * tick_hz / _DECIMATE_TICKS))
         hi = int(np.ceil(_MAX_BEAT_S * tick_hz / _DECIMATE_TICKS))
-        strength, lag = periodicity(windows.reshape(k * channels, rows), lo, hi)
-        strength = strength.reshape(k, channels)
-        best = np.argmax(strength, axis=1)
-        periodic = strength.max(axis=1) >= _PERIODIC_MIN
-        lag_ticks = lag.reshape(k, channels)[np.arange(k), best] * _DECIMATE_TICKS
-        for i in range(k):
-            self._lags[block0 + i] = int(lag_ticks[i]) if periodic[i] else 0
-
-        with np.errstate(invalid="ignore"):
-            moving = (blocks_all.max(axis=1) >= self.config.on_ratio * moving_levels).any(axis=1)
+        strength, _lag = periodicity(windows.reshape(k * c, rows), lo, hi)
+        periodic = strength.reshape(k, c).max(axis=1) >= _PERIODIC_MIN
         out = []
         for is_periodic, is_moving in zip(periodic, moving, strict=True):
             if is_moving:

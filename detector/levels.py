@@ -112,7 +112,8 @@ class BlockLevels:
         Parameters
         ----------
         blocks : numpy.ndarray
-            Envelope ticks of ``k >= 0`` finished blocks, shape ``(k, block_ticks, columns)``.
+            Envelope maxima (0.1 s each) of ``k >= 0`` finished blocks, shape
+            ``(k, rows_per_block, columns)``.
 
         Returns
         -------
