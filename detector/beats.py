@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
+
+from .rolling import window_max
 
 __all__ = ["BeatTracker"]
 
@@ -98,11 +99,10 @@ class BeatTracker:
             return np.zeros(0, np.bool_)
         series = np.concatenate([self._lookback, fast.astype(np.float32)]).astype(np.float64)
         self._lookback = series[judged : judged + r].astype(np.float32)
-        windows = sliding_window_view(series, 2 * r + 1)[:judged]  # row i centred on fast[i]
         centre = series[r : r + judged]
-        is_peak = (centre > windows[:, :r].max(axis=1)) & (
-            centre >= windows[:, r + 1 :].max(axis=1)
-        )
+        before = window_max(series[: judged + r - 1], r)  # before[i] = max(series[i : i + r])
+        after = window_max(series[r + 1 :], r)
+        is_peak = (centre > before[:judged]) & (centre >= after[:judged])
         is_peak &= (centre >= self.min_peak) & (centre < self.ceiling) & (centre >= 3.0 * floor)
         out = np.zeros(judged, np.bool_)
         for i in np.flatnonzero(is_peak):

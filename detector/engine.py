@@ -20,6 +20,7 @@ from .config import DetectorConfig
 from .frontend import FrontEnd, FrontEndDesign
 from .levels import BlockLevels
 from .presence import Evidence, Presence, PresenceChange, periodicity
+from .rolling import group_max
 from .segmenter import Movement, Segmenter, Thresholds
 from .slowband import SlowBand
 
@@ -170,8 +171,7 @@ class Engine:
         grouped = np.concatenate([self._dec_part.astype(np.int64), ticks.envelope])
         groups = len(grouped) // _DECIMATE_TICKS
         columns = grouped.shape[1]
-        dec = grouped[: groups * _DECIMATE_TICKS].reshape(groups, _DECIMATE_TICKS, columns)
-        dec = dec.max(axis=1)
+        dec = group_max(grouped[: groups * _DECIMATE_TICKS], _DECIMATE_TICKS)
         self._dec_part = grouped[groups * _DECIMATE_TICKS :].astype(np.int32)
         pending = np.concatenate([self._block_dec.astype(np.int64), dec])
         complete = len(pending) // per_block

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .rolling import group_max
+
 __all__ = ["FrontEnd", "FrontEndDesign", "Ticks"]
 
 IntArray = npt.NDArray[np.int64]
@@ -189,7 +191,7 @@ class FrontEnd:
         self._clip = clip[whole:].copy()
         if whole == 0:
             return self._empty(first_tick)
-        env = np.abs(band[:whole]).reshape(-1, short_n, 2 * self.channels).max(axis=1)
+        env = group_max(np.abs(band[:whole]), short_n)
         clipped = np.asarray(clip[:whole].reshape(-1, short_n, self.channels).any(axis=1))
         self._ticks_done += len(env)
         return Ticks(first_tick, env, clipped, short_sum[:whole:short_n].copy())

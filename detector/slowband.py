@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .frontend import Ticks
+from .rolling import window_max
 
 __all__ = ["SlowBand"]
 
@@ -94,7 +94,7 @@ class SlowBand:
         long_sum = csum[long_n:] - csum[:n_band]
         short_sum = csum[off + short_n : off + short_n + n_band] - csum[off : off + n_band]
         slow = np.abs(long_n * short_sum - short_n * long_sum)
-        held = sliding_window_view(slow, 2 * self.hold_ticks + 1, axis=0).max(axis=2)
+        held = window_max(slow, 2 * self.hold_ticks + 1)
         env = np.concatenate([fast[:out_n], held[:out_n]], axis=1)
         result = Ticks(first, env, clip[:out_n], sums[:0])
         self._first = first + out_n

@@ -1,0 +1,51 @@
+"""Rolling primitives on the tick grid, written as a few element-wise numpy passes.
+
+Reductions over a short middle axis (``reshape(...).max(axis=1)``) are slow in numpy; the same
+maxima from a handful of whole-array ``np.maximum`` calls are several times faster and exactly equal
+(maximum is exact), so they keep the detector's chunking invariance. The tests compare every
+primitive with a brute-force loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["group_max", "window_max"]
+
+
+def group_max[T: np.generic](values: npt.NDArray[T], size: int) -> npt.NDArray[T]:
+    """Maximum of each run of ``size`` consecutive rows (``len(values)`` a multiple of ``size``).
+
+    Examples
+    --------
+    >>> group_max(np.array([[1], [5], [2], [0]]), 2).ravel().tolist()
+    [5, 2]
+    """
+    out = values[0::size].copy()
+    for offset in range(1, size):
+        np.maximum(out, values[offset::size], out=out)
+    return out
+
+
+def window_max[T: np.generic](values: npt.NDArray[T], width: int) -> npt.NDArray[T]:
+    """Maximum of every window of ``width`` consecutive rows: ``out[i] = max(values[i:i+width])``.
+
+    Uses doubling, so it costs about ``log2(width)`` passes.
+
+    Examples
+    --------
+    >>> window_max(np.array([3, 1, 4, 1, 5, 9, 2]), 3).tolist()
+    [4, 4, 5, 9, 9]
+    """
+    n = len(values) - width + 1
+    if n <= 0:
+        return values[:0].copy()
+    out = values.copy()
+    span = 1
+    while span * 2 <= width:
+        out = np.maximum(out[:-span], out[span:])
+        span *= 2
+    if span < width:
+        out = np.maximum(out[:n], out[width - span : width - span + n])
+    return out[:n]
