@@ -20,6 +20,7 @@ tick numbers, so any chunking gives the same movements.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -133,25 +134,32 @@ class Segmenter:
         if openers is None:
             openers = np.zeros(n, np.bool_)
         off = np.array([b.off for b in self.bands])
-        on = np.array([b.on for b in self.bands])
+        opens = np.asarray((ratios >= np.array([b.on for b in self.bands])).any(axis=1))
         candidate = (ratios >= off).any(axis=1) | clipped | openers
-        for i in np.flatnonzero(candidate):
-            tick = first_tick + int(i)
-            row = tuple(float(v) for v in ratios[i])
+        idx = np.flatnonzero(candidate)
+        # Python values in bulk: the loop below runs once per candidate tick.
+        rows = [tuple(r) for r in cast(list[list[float]], ratios[idx].tolist())]
+        for i, row, chan, is_clipped, is_opener, opening in zip(
+            cast(list[int], idx.tolist()),
+            rows,
+            cast(list[int], channel[idx].tolist()),
+            cast(list[bool], clipped[idx].tolist()),
+            cast(list[bool], openers[idx].tolist()),
+            cast(list[bool], opens[idx].tolist()),
+            strict=True,
+        ):
+            tick = first_tick + i
             self._close_if_quiet(tick, closed)
-            is_clipped = bool(clipped[i])
-            forced = is_clipped or bool(openers[i])
+            forced = is_clipped or is_opener
             if is_clipped:
                 self._blank_until = tick + self.blanking_ticks
             current = self._open
             if current is None:
-                if not (forced or bool((ratios[i] >= on).any())):
+                if not (forced or opening):
                     self._recent = [*self._recent[-(_PRE_TICKS - 1) :], (tick, row)]
                     continue
                 current = self._start(tick)
-            self._extend(
-                current, tick, row, chan=int(channel[i]), is_clipped=is_clipped, forced=forced
-            )
+            self._extend(current, tick, row, chan=chan, is_clipped=is_clipped, forced=forced)
         self._close_if_quiet(first_tick + n, closed)
         return closed
 
