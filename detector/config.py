@@ -85,7 +85,7 @@ class DetectorConfig:
     posture_reset_ratio: float = 6.0
     posture_reset_s: float = 4.0
     on_ratio: float = 1.6
-    off_ratio: float = 1.25
+    off_ratio: float = 1.5
     edge_fraction: float = 0.2
     high_on_ratio: float = 1.8
     high_off_ratio: float = 1.3
