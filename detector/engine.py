@@ -20,7 +20,7 @@ from .config import DetectorConfig
 from .frontend import FrontEnd, FrontEndDesign
 from .levels import BlockLevels
 from .presence import Evidence, Presence, PresenceChange, periodicity
-from .rolling import group_max
+from .rolling import group_max, row_any, row_max
 from .segmenter import Movement, Segmenter, Thresholds
 from .slowband import SlowBand
 
@@ -188,12 +188,12 @@ class Engine:
         c = self.channels
         fresh = np.column_stack(
             [
-                ratio[:, :c].max(axis=1),
-                ratio[:, c : 2 * c].max(axis=1),
-                ratio[:, 2 * c :].max(axis=1),
-                np.argmax(ratio, axis=1) % c,
-                ticks.clipped.any(axis=1),
-                floor_ratio.max(axis=1),
+                row_max(ratio[:, :c]),
+                row_max(ratio[:, c : 2 * c]),
+                row_max(ratio[:, 2 * c :]),
+                self._strongest_channel(ratio),
+                row_any(ticks.clipped),
+                row_max(floor_ratio),
             ]
         )
         held = np.concatenate([self._held, fresh])
@@ -210,6 +210,17 @@ class Engine:
             first, now[:, :3], now[:, 3].astype(np.intp), now[:, 4].astype(np.bool_), openers
         )
         return EngineOutput(self._merge(movements, block0, evidence))
+
+    def _strongest_channel(self, ratio: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+        """Channel with the largest ratio in any band, per tick (ties: the first channel)."""
+        c = self.channels
+        best = row_max(ratio[:, 0::c])
+        channel = np.zeros(len(ratio), np.intp)
+        for k in range(1, c):
+            mine = row_max(ratio[:, k::c])
+            channel[mine > best] = k
+            np.maximum(best, mine, out=best)
+        return channel
 
     def finish(self) -> EngineOutput:
         """Close an open movement at the current end of data."""

@@ -192,7 +192,7 @@ class FrontEnd:
         if whole == 0:
             return self._empty(first_tick)
         env = group_max(np.abs(band[:whole]), short_n)
-        clipped = np.asarray(clip[:whole].reshape(-1, short_n, self.channels).any(axis=1))
+        clipped = group_max(clip[:whole], short_n)
         self._ticks_done += len(env)
         return Ticks(first_tick, env, clipped, short_sum[:whole:short_n].copy())
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["group_max", "window_max"]
+__all__ = ["group_max", "row_any", "row_max", "window_max"]
 
 
 def group_max[T: np.generic](values: npt.NDArray[T], size: int) -> npt.NDArray[T]:
@@ -49,3 +49,25 @@ def window_max[T: np.generic](values: npt.NDArray[T], width: int) -> npt.NDArray
     if span < width:
         out = np.maximum(out[:n], out[width - span : width - span + n])
     return out[:n]
+
+
+def row_max[T: np.generic](values: npt.NDArray[T]) -> npt.NDArray[T]:
+    """Maximum across the columns of a 2-D array (one element-wise pass per column; exact).
+
+    Examples
+    --------
+    >>> row_max(np.array([[1, 7], [4, 2]])).tolist()
+    [7, 4]
+    """
+    out = values[:, 0].copy()
+    for column in range(1, values.shape[1]):
+        np.maximum(out, values[:, column], out=out)
+    return out
+
+
+def row_any(values: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Logical or across the columns of a 2-D boolean array."""
+    out = values[:, 0].copy()
+    for column in range(1, values.shape[1]):
+        np.logical_or(out, values[:, column], out=out)
+    return out

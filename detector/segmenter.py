@@ -25,6 +25,8 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from .rolling import row_any
+
 __all__ = ["Movement", "Segmenter", "Thresholds"]
 
 _MAX_EDGE_TICKS = 64  # candidate ticks remembered per movement for edge refinement
@@ -134,8 +136,8 @@ class Segmenter:
         if openers is None:
             openers = np.zeros(n, np.bool_)
         off = np.array([b.off for b in self.bands])
-        opens = np.asarray((ratios >= np.array([b.on for b in self.bands])).any(axis=1))
-        candidate = (ratios >= off).any(axis=1) | clipped | openers
+        opens = row_any(ratios >= np.array([b.on for b in self.bands]))
+        candidate = row_any(ratios >= off) | clipped | openers
         idx = np.flatnonzero(candidate)
         # Python values in bulk: the loop below runs once per candidate tick.
         rows = [tuple(r) for r in cast(list[list[float]], ratios[idx].tolist())]
