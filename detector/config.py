@@ -42,6 +42,10 @@ class DetectorConfig:
     min_fast_ratio : float
         A movement must reach this ratio in the fast or the high band: slow-band activity alone is
         breathing (a sigh), not a movement.
+    slow_amplitude_scale : float
+        Converts a slow-band ratio to heartbeat units for the reported amplitude (the slow band's
+        resting level is mostly breathing, about twice the heartbeat): a movement's amplitude is
+        the larger of its fast-band ratio and this times its slow-band ratio.
     slow_short_s, slow_long_s, slow_hold_s : float
         Slow band (about 1-2.5 Hz): boxcars on per-tick sums and the hold of its envelope.
     slow_on_ratio, slow_off_ratio, slow_edge_fraction : float
@@ -90,6 +94,7 @@ class DetectorConfig:
     high_on_ratio: float = 1.8
     high_off_ratio: float = 1.3
     min_fast_ratio: float = 2.0
+    slow_amplitude_scale: float = 0.5
     slow_short_s: float = 0.22
     slow_long_s: float = 0.5
     slow_hold_s: float = 0.1
@@ -103,9 +108,9 @@ class DetectorConfig:
     beat_high_ratio: float = 1.4
     twitch_max_s: float = 0.5
     gross_min_s: float = 10.0
-    hypnic_min_ratio: float = 14.0
+    hypnic_min_ratio: float = 20.0
     hypnic_max_s: float = 0.8
-    hypnic_window_s: float = 600.0
+    hypnic_window_s: float = 1800.0
     clip_level: int = 32000
     sensor_highpass_hz: float = 0.5
     gap_reset_s: float = 0.5

@@ -233,7 +233,8 @@ class Stream:
             since_wake = (onset - self._last_wake_end) / self.fs_hz
         elif self._in_bed_since is not None:
             since_wake = (onset - self._in_bed_since) / self.fs_hz
-        kind = classify(duration / self.fs_hz, movement.peaks[0], since_wake, self.config)
+        amplitude = max(movement.peaks[0], self.config.slow_amplitude_scale * movement.peaks[2])
+        kind = classify(duration / self.fs_hz, amplitude, since_wake, self.config)
         if kind is EventType.GROSS_MOVEMENT:
             self._last_wake_end = onset + duration
         event = Event(
@@ -242,7 +243,7 @@ class Stream:
             duration_samples=duration,
             fs_hz=self.fs_hz,
             channel=self.channels[movement.channel],
-            amplitude=round(movement.peaks[0], 2),
+            amplitude=round(amplitude, 2),
             clipped=movement.clipped_ticks > 0,
             event_id=f"{self.bed}:{self.boot_id:08x}:{onset}",
         )
