@@ -23,32 +23,36 @@ __all__ = ["BlockLevels", "robust_levels"]
 FloatArray = npt.NDArray[np.float64]
 
 
-def _median(values: FloatArray) -> FloatArray:
-    """Median along axis 1 ignoring NaN (NaN where a slice has no value), by one sort."""
-    ordered = np.sort(values, axis=1)  # NaN sorts last
-    count = (~np.isnan(values)).sum(axis=1, keepdims=True)
-    lo = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=1)
-    hi = np.take_along_axis(ordered, count // 2 - (count == 0), axis=1)
-    out = (lo + hi) * 0.5
-    return np.where(count > 0, out, np.nan)
-
-
 def robust_levels(windows: FloatArray) -> FloatArray:
-    """Two-pass median/MAD level along axis 1 of ``windows`` (``(k, window, channels)``).
+    """Two-pass robust level along axis 1 of ``windows`` (``(k, window, channels)``), one sort.
 
-    NaN entries (history not yet seen) are ignored; a window without data gives NaN.
+    First pass: the median and a spread (half the interquartile range, which equals the MAD for a
+    symmetric distribution). Second pass: the median of the values within three spreads of the
+    median, so movement blocks are excluded. Excluding a range keeps the remaining values
+    contiguous in sorted order, so both passes read the same sorted array. NaN entries (history
+    not yet seen) are ignored; a window without data gives NaN.
 
     Examples
     --------
     >>> robust_levels(np.array([[[1.0], [1.2], [0.9], [50.0], [1.1]]]))
     array([[1.05]])
     """
+    ordered = np.sort(windows, axis=1)  # NaN sorts last
+    count = (~np.isnan(windows)).sum(axis=1, keepdims=True)
+    last = np.maximum(count - 1, 0)
+
+    def at(index: npt.NDArray[np.intp]) -> FloatArray:
+        return np.take_along_axis(ordered, index, axis=1)
+
+    median = (at(last // 2) + at((last + 1) // 2)) * 0.5
+    spread = (at(last - last // 4) - at(last // 4)) * 0.5
     with np.errstate(invalid="ignore"):
-        med = _median(windows)
-        dev = np.abs(windows - med)
-        mad = _median(dev)
-        kept = np.where(dev <= 3.0 * mad, windows, np.nan)
-        return _median(kept)[:, 0]
+        below = (ordered < median - 3.0 * spread).sum(axis=1, keepdims=True)
+        kept_end = (ordered <= median + 3.0 * spread).sum(axis=1, keepdims=True)
+    kept = np.maximum(kept_end - below, 1)
+    first = np.minimum(below, last)
+    level = (at(first + (kept - 1) // 2) + at(first + kept // 2)) * 0.5
+    return np.where(count > 0, level, np.nan)[:, 0]
 
 
 class BlockLevels:
