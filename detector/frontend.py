@@ -167,34 +167,48 @@ class FrontEnd:
         short_sum = (
             csum[offset + short_n : offset + short_n + produced] - csum[offset : offset + produced]
         )
-        band = long_n * short_sum - short_n * long_sum
+        # Fast band in the first columns, high band in the rest, after the pending samples.
+        c = self.channels
+        p = len(self._pending)
+        band = np.empty((p + produced, 2 * c), np.int64)
+        band[:p] = self._pending
+        np.subtract(long_n * short_sum, short_n * long_sum, out=band[p:, :c])
         # High band: second difference (lag k) of the short boxcar, from sums reaching 2k back.
         k = d.high_lag
         ext = (
             csum[offset - 2 * k + short_n : offset + short_n + produced]
             - csum[offset - 2 * k : offset + produced]
         )
-        high = ext[2 * k :] - 2 * ext[k : k + produced] + ext[:produced]
-        band = np.concatenate([band, high], axis=1)
-        rails = _running_sum(np.abs(raw.astype(np.int32)) >= d.clip_level)
-        clip = (
-            rails[offset + short_n : offset + short_n + produced]
-            - rails[offset : offset + produced]
-        ) > 0
+        band[p:, c:] = ext[2 * k :] - 2 * ext[k : k + produced] + ext[:produced]
+        clip = np.empty((p + produced, c), np.bool_)
+        clip[:p] = self._clip
+        if raw.max() >= d.clip_level or raw.min() <= -d.clip_level:
+            rails = _running_sum(np.abs(raw.astype(np.int32)) >= d.clip_level)
+            np.greater(
+                rails[offset + short_n : offset + short_n + produced]
+                - rails[offset : offset + produced],
+                0,
+                out=clip[p:],
+            )
+        else:
+            clip[p:] = False
+        # Raw sums of each tick's own short window (the slow band's input).
+        first_start = (short_n - p) % short_n  # first tick start among the new samples
+        sums = short_sum[first_start::short_n]
+        if p:
+            sums = np.concatenate([self._pending_sums, sums])
         self._history = raw[produced:].copy()
-        band = np.concatenate([self._pending, band])
-        short_sum = np.concatenate([self._pending_sums, short_sum])
-        clip = np.asarray(np.concatenate([self._clip, clip]), np.bool_)
         whole = len(band) // short_n * short_n
+        ticks = whole // short_n
         self._pending = band[whole:].copy()
-        self._pending_sums = short_sum[whole:].copy()
+        self._pending_sums = sums[ticks:].copy()
         self._clip = clip[whole:].copy()
         if whole == 0:
             return self._empty(first_tick)
         env = group_max(np.abs(band[:whole]), short_n)
         clipped = group_max(clip[:whole], short_n)
-        self._ticks_done += len(env)
-        return Ticks(first_tick, env, clipped, short_sum[:whole:short_n].copy())
+        self._ticks_done += ticks
+        return Ticks(first_tick, env, clipped, sums[:ticks].copy())
 
     def _empty(self, first: int) -> Ticks:
         empty = np.zeros((0, self.channels), np.int64)
