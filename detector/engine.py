@@ -100,6 +100,7 @@ class Engine:
             max(1, round(config.warmup_s / config.block_s)),
             config.posture_reset_ratio,
             max(1, round(config.posture_reset_s / config.block_s)),
+            floor_columns=channels,  # only the fast band's floor is used
         )
         self._segmenter = Segmenter(
             [

@@ -75,6 +75,8 @@ class BlockLevels:
         Block peak over level that counts as a disturbance.
     reset_blocks : int
         Disturbed blocks in a row that reset the history.
+    floor_columns : int, optional
+        Leading columns whose floor is needed (all by default).
     """
 
     __slots__ = (
@@ -83,6 +85,7 @@ class BlockLevels:
         "_run",
         "_run_max",
         "blocks_seen",
+        "floor_columns",
         "min_blocks",
         "reset_blocks",
         "reset_ratio",
@@ -96,8 +99,10 @@ class BlockLevels:
         min_blocks: int,
         reset_ratio: float,
         reset_blocks: int,
+        floor_columns: int | None = None,
     ) -> None:
         self.window_blocks = window_blocks
+        self.floor_columns = columns if floor_columns is None else floor_columns
         self.min_blocks = min_blocks
         self.reset_ratio = reset_ratio
         self.reset_blocks = reset_blocks
@@ -151,13 +156,21 @@ class BlockLevels:
         return out[:, 0], out[:, 1]
 
     def _levels(self, stats: npt.NDArray[np.float32]) -> FloatArray:
-        """Levels before each block of ``stats`` and after the last, from the history."""
+        """Levels before each block of ``stats`` and after the last, from the history.
+
+        Floors are computed for the first ``floor_columns`` columns only (NaN for the rest).
+        """
         k = len(stats)
+        cols, fc = self._hist.shape[2], self.floor_columns
         series = np.concatenate([self._hist, stats]).astype(np.float64)
-        windows = sliding_window_view(series, self.window_blocks, axis=0)  # (k+1, 2, cols, W)
-        flat = np.moveaxis(windows, 3, 1).reshape(k + 1, self.window_blocks, -1)
-        levels = robust_levels(flat).reshape(k + 1, 2, -1)
-        valid = (~np.isnan(flat[:, :, 0])).sum(axis=1)
+        # (k+1, W, peaks of every column then floors of the first fc columns)
+        wanted = np.concatenate([series[:, 0], series[:, 1, :fc]], axis=1)
+        windows = np.moveaxis(sliding_window_view(wanted, self.window_blocks, axis=0), 2, 1)
+        robust = robust_levels(windows)
+        levels = np.full((k + 1, 2, cols), np.nan)
+        levels[:, 0] = robust[:, :cols]
+        levels[:, 1, :fc] = robust[:, cols:]
+        valid = (~np.isnan(windows[:, :, 0])).sum(axis=1)
         levels[valid < self.min_blocks] = np.nan
         return levels
 
