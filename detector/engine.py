@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .beats import BeatTracker
 from .config import DetectorConfig
 from .frontend import FrontEnd, FrontEndDesign
 from .levels import BlockLevels
 from .presence import Evidence, Presence, PresenceChange, periodicity
-from .rolling import group_max, row_any, row_max
+from .rolling import group_max, row_any, row_max, windows
 from .segmenter import Movement, Segmenter, Thresholds
 from .slowband import SlowBand
 
@@ -184,8 +183,12 @@ class Engine:
         tick_index = ticks.first + np.arange(n)
         rows = tick_index // bt - block0
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.nan_to_num(ticks.envelope / beat[rows], nan=0.0, posinf=0.0)
-            floor_ratio = np.nan_to_num(floor[rows, : self.channels] / beat[rows, : self.channels])
+            # Unknown (warming up) or zero levels judge nothing: divide by infinity instead.
+            usable = np.where(np.isnan(beat) | (beat <= 0), np.inf, beat)
+            ratio = ticks.envelope / usable[rows]
+            floor_ratio = (
+                np.nan_to_num(floor, nan=0.0)[rows, : self.channels] / usable[rows, : self.channels]
+            )
         c = self.channels
         fresh = np.column_stack(
             [
@@ -238,7 +241,9 @@ class Engine:
             # Movements would swamp the autocorrelation: cap each block at twice its heartbeat.
             fast_beat = beat[:, :c]
             cap = np.where(
-                np.isnan(fast_beat), np.iinfo(np.int64).max // 4, 2.0 * np.nan_to_num(fast_beat)
+                np.isnan(fast_beat),
+                np.iinfo(np.int64).max // 4,
+                2.0 * np.where(np.isnan(fast_beat), 0.0, fast_beat),
             )
         dec = np.minimum(blocks[:, :, :c], cap.astype(np.int64)[:, np.newaxis, :]).reshape(
             k * per_block, c
@@ -246,11 +251,11 @@ class Engine:
         series = np.concatenate([self._dec_hist.astype(np.int64), dec])
         rows = len(self._dec_hist)
         self._dec_hist = series[-rows:].astype(np.int32)
-        windows = sliding_window_view(series, rows, axis=0)[per_block::per_block]  # (k, c, rows)
+        view = windows(series, rows)[per_block::per_block]  # (k, rows, c)
         tick_hz = self.design.tick_hz
         lo = max(1, int(0.4 * tick_hz / _DECIMATE_TICKS))
         hi = int(np.ceil(_MAX_BEAT_S * tick_hz / _DECIMATE_TICKS))
-        strength, _lag = periodicity(windows.reshape(k * c, rows), lo, hi)
+        strength, _lag = periodicity(np.swapaxes(view, 1, 2).reshape(k * c, rows), lo, hi)
         periodic = strength.reshape(k, c).max(axis=1) >= _PERIODIC_MIN
         out = []
         for is_periodic, is_moving in zip(periodic, moving, strict=True):

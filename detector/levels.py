@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
+
+from .rolling import windows
 
 __all__ = ["BlockLevels", "robust_levels"]
 
@@ -38,21 +39,31 @@ def robust_levels(windows: FloatArray) -> FloatArray:
     array([[1.05]])
     """
     ordered = np.sort(windows, axis=1)  # NaN sorts last
-    count = (~np.isnan(windows)).sum(axis=1, keepdims=True)
+    width = windows.shape[1]
+    if not np.isnan(ordered[:, -1]).any():  # full windows: fixed positions, plain slicing
+        count = np.full((len(windows), 1, windows.shape[2]), width)
+        w = width - 1
+        median = (
+            ordered[:, w // 2 : w // 2 + 1] + ordered[:, (w + 1) // 2 : (w + 1) // 2 + 1]
+        ) * 0.5
+        spread = (ordered[:, w - w // 4 : w - w // 4 + 1] - ordered[:, w // 4 : w // 4 + 1]) * 0.5
+    else:
+        count = (~np.isnan(windows)).sum(axis=1, keepdims=True)
+        last_index = np.maximum(count - 1, 0)
+        median = (_at(ordered, last_index // 2) + _at(ordered, (last_index + 1) // 2)) * 0.5
+        spread = (_at(ordered, last_index - last_index // 4) - _at(ordered, last_index // 4)) * 0.5
     last = np.maximum(count - 1, 0)
-
-    def at(index: npt.NDArray[np.intp]) -> FloatArray:
-        return np.take_along_axis(ordered, index, axis=1)
-
-    median = (at(last // 2) + at((last + 1) // 2)) * 0.5
-    spread = (at(last - last // 4) - at(last // 4)) * 0.5
     with np.errstate(invalid="ignore"):
         below = (ordered < median - 3.0 * spread).sum(axis=1, keepdims=True)
         kept_end = (ordered <= median + 3.0 * spread).sum(axis=1, keepdims=True)
     kept = np.maximum(kept_end - below, 1)
     first = np.minimum(below, last)
-    level = (at(first + (kept - 1) // 2) + at(first + kept // 2)) * 0.5
+    level = (_at(ordered, first + (kept - 1) // 2) + _at(ordered, first + kept // 2)) * 0.5
     return np.where(count > 0, level, np.nan)[:, 0]
+
+
+def _at(ordered: FloatArray, index: npt.NDArray[np.integer]) -> FloatArray:
+    return np.take_along_axis(ordered, index, axis=1)
 
 
 class BlockLevels:
@@ -99,6 +110,7 @@ class BlockLevels:
         min_blocks: int,
         reset_ratio: float,
         reset_blocks: int,
+        *,
         floor_columns: int | None = None,
     ) -> None:
         self.window_blocks = window_blocks
@@ -165,12 +177,12 @@ class BlockLevels:
         series = np.concatenate([self._hist, stats]).astype(np.float64)
         # (k+1, W, peaks of every column then floors of the first fc columns)
         wanted = np.concatenate([series[:, 0], series[:, 1, :fc]], axis=1)
-        windows = np.moveaxis(sliding_window_view(wanted, self.window_blocks, axis=0), 2, 1)
-        robust = robust_levels(windows)
+        view = windows(np.ascontiguousarray(wanted), self.window_blocks)  # (k+1, W, columns)
+        robust = robust_levels(view)
         levels = np.full((k + 1, 2, cols), np.nan)
         levels[:, 0] = robust[:, :cols]
         levels[:, 1, :fc] = robust[:, cols:]
-        valid = (~np.isnan(windows[:, :, 0])).sum(axis=1)
+        valid = (~np.isnan(view[:, :, 0])).sum(axis=1)
         levels[valid < self.min_blocks] = np.nan
         return levels
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from detector.rolling import group_max, window_max
+from numpy.lib.stride_tricks import sliding_window_view
+
+from detector.rolling import group_max, window_max, windows
 
 
 @settings(max_examples=200, deadline=None)
@@ -37,3 +40,12 @@ def test_group_max_matches_loop(size: int, groups: int, columns: int) -> None:
     assert got.shape == (groups, columns)
     if groups:
         np.testing.assert_array_equal(got, expected)
+
+
+def test_windows_view_matches_sliding_window_view() -> None:
+    values = np.arange(40.0).reshape(20, 2)
+    for width in (1, 5, 20):
+        expected = np.moveaxis(sliding_window_view(values, width, axis=0), 2, 1)
+        np.testing.assert_array_equal(windows(values, width), expected)
+    with pytest.raises(ValueError, match="cannot hold"):
+        windows(values, 21)
