@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
 from numpy.lib.stride_tricks import sliding_window_view
 
 from detector.rolling import group_max, window_max, windows
