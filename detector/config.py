@@ -40,8 +40,8 @@ class DetectorConfig:
         Thresholds of the high band (about 20-60 Hz, where the heartbeat has little energy and a
         muscle twitch a lot), relative to its resting level.
     min_fast_ratio : float
-        A movement must reach this ratio in the fast or the high band: slow-band activity alone is
-        breathing (a sigh), not a movement.
+        A movement must reach this ratio in the fast band, or the high band's opening threshold:
+        slow-band activity alone is breathing (a sigh), not a movement.
     slow_amplitude_scale : float
         Converts a slow-band ratio to heartbeat units for the reported amplitude (the slow band's
         resting level is mostly breathing, about twice the heartbeat): a movement's amplitude is

@@ -223,7 +223,8 @@ class Stream:
         onset = self._tick_to_sample(movement.first_tick)
         duration = (movement.last_tick - movement.first_tick + 1) * design.tick_samples
         if (
-            max(movement.peaks[:2]) < self.config.min_fast_ratio
+            movement.peaks[0] < self.config.min_fast_ratio
+            and movement.peaks[1] < self.config.high_on_ratio
             and not movement.clipped_ticks
             and not movement.flagged_ticks
         ):
