@@ -19,6 +19,7 @@ tick numbers, so any chunking gives the same movements.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -88,6 +89,36 @@ class _Open:
     flagged_ticks: int
     edge: list[tuple[int, tuple[float, ...]]] = field(default_factory=list)
 
+    def __getstate__(self) -> tuple[object, ...]:
+        """Pack the edge ticks compactly (ratios are float32 values already, so this is exact)."""
+        bands = len(self.peaks)
+        packed = b"".join(
+            struct.pack(f"<i{bands}f", tick - self.start, *row) for tick, row in self.edge
+        )
+        return (
+            self.start,
+            self.peaks,
+            self.channel,
+            self.channel_ratio,
+            self.last_active,
+            self.last_strong,
+            self.clipped_ticks,
+            self.flagged_ticks,
+            packed,
+        )
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        (start, peaks, channel, channel_ratio, active, strong, clipped, flagged, packed) = state
+        self.start, self.peaks = cast(int, start), cast(list[float], peaks)
+        self.channel, self.channel_ratio = cast(int, channel), cast(float, channel_ratio)
+        self.last_active, self.last_strong = cast(int, active), cast(int, strong)
+        self.clipped_ticks, self.flagged_ticks = cast(int, clipped), cast(int, flagged)
+        layout = struct.Struct(f"<i{len(self.peaks)}f")
+        self.edge = [
+            (self.start + values[0], tuple(values[1:]))
+            for values in layout.iter_unpack(cast(bytes, packed))
+        ]
+
 
 class Segmenter:
     """Streaming segmenter for one bed.
@@ -140,7 +171,9 @@ class Segmenter:
         candidate = row_any(ratios >= off) | clipped | openers
         idx = np.flatnonzero(candidate)
         # Python values in bulk: the loop below runs once per candidate tick.
-        rows = [tuple(r) for r in cast(list[list[float]], ratios[idx].tolist())]
+        # Ratios rounded to float32 once, so a movement's carried state packs exactly.
+        as_f32 = ratios[idx].astype(np.float32).astype(np.float64)
+        rows = [tuple(r) for r in cast(list[list[float]], as_f32.tolist())]
         for i, row, chan, is_clipped, is_opener, opening in zip(
             cast(list[int], idx.tolist()),
             rows,

@@ -151,3 +151,17 @@ def test_reboot_restarts_the_engine(night: Recording) -> None:
     assert stream.boot_id == 2
     later = [e for e in out if hasattr(e, "event_id")]
     assert all(e.event_id.split(":")[1] == "00000002" for e in later)
+
+
+def test_pickling_at_every_chunk_boundary_changes_nothing(
+    night: Recording, reference: AnalysisResult
+) -> None:
+    """Resume from a pickle after every chunk, so some pickles fall inside open movements."""
+    stream = Stream(night.fs, night.channels)
+    events = []
+    step = 1777  # samples: boundaries land at every phase of ticks, blocks and movements
+    for start in range(0, len(night.samples), step):
+        events += stream.feed(night.samples[start : start + step]).events
+        stream = pickle.loads(pickle.dumps(stream))
+    events += stream.finish().events
+    assert [e.as_json() for e in events] == [e.as_json() for e in reference.events]
