@@ -96,6 +96,7 @@ class BlockLevels:
         "_run",
         "_run_max",
         "blocks_seen",
+        "columns",
         "floor_columns",
         "min_blocks",
         "reset_blocks",
@@ -118,9 +119,11 @@ class BlockLevels:
         self.min_blocks = min_blocks
         self.reset_ratio = reset_ratio
         self.reset_blocks = reset_blocks
-        # rows: oldest .. newest finished block; [:, 0] peak, [:, 1] floor
+        self.columns = columns
+        # rows: oldest .. newest finished block; the peak of every column, then the floor of the
+        # first ``floor_columns`` columns
         self._hist: npt.NDArray[np.float32] = np.full(
-            (window_blocks, 2, columns), np.nan, np.float32
+            (window_blocks, columns + self.floor_columns), np.nan, np.float32
         )
         self._run = 0
         self._run_max: npt.NDArray[np.float32] = np.zeros(columns, np.float32)
@@ -145,15 +148,16 @@ class BlockLevels:
         k = blocks.shape[0]
         if k == 0 and self._current is not None:
             return self._current[np.newaxis, 0], self._current[np.newaxis, 1]
-        stats = np.empty((k, 2, self._hist.shape[2]), np.float32)
+        cols, fc = self.columns, self.floor_columns
+        stats = np.empty((k, cols + fc), np.float32)
         if k:
-            stats[:, 0] = blocks.max(axis=1)
-            stats[:, 1] = np.median(blocks, axis=1)
+            stats[:, :cols] = blocks.max(axis=1)
+            stats[:, cols:] = np.median(blocks[:, :, :fc], axis=1)
         parts = []
         start = 0
         while True:
             levels = self._levels(stats[start:])
-            reset_at = self._find_reset(stats[start:, 0], levels[:-1, 0])
+            reset_at = self._find_reset(stats[start:, :cols], levels[:-1, 0])
             if reset_at is None:
                 self._append(stats[start:])
                 parts.append(levels)
@@ -173,11 +177,9 @@ class BlockLevels:
         Floors are computed for the first ``floor_columns`` columns only (NaN for the rest).
         """
         k = len(stats)
-        cols, fc = self._hist.shape[2], self.floor_columns
+        cols, fc = self.columns, self.floor_columns
         series = np.concatenate([self._hist, stats]).astype(np.float64)
-        # (k+1, W, peaks of every column then floors of the first fc columns)
-        wanted = np.concatenate([series[:, 0], series[:, 1, :fc]], axis=1)
-        view = windows(np.ascontiguousarray(wanted), self.window_blocks)  # (k+1, W, columns)
+        view = windows(series, self.window_blocks)  # (k+1, W, cols + fc)
         robust = robust_levels(view)
         levels = np.full((k + 1, 2, cols), np.nan)
         levels[:, 0] = robust[:, :cols]
