@@ -63,8 +63,10 @@ class Engine:
         "_block_dec",
         "_dec_hist",
         "_dec_part",
+        "_evidence_queue",
         "_held",
         "_levels",
+        "_opening",
         "_presence",
         "_row_levels",
         "_segmenter",
@@ -140,6 +142,11 @@ class Engine:
         # Ticks held back until the beat tracker has seen ``radius`` ticks past them:
         # columns fast, high, slow, channel, clipped, floor.
         self._held: npt.NDArray[np.float64] = np.zeros((0, 6))
+        self._evidence_queue: list[tuple[int, Evidence]] = []  # (block, evidence) not yet merged
+        # Opening threshold of each envelope column (fast, high, slow bands; channels within).
+        self._opening = np.repeat(
+            [config.on_ratio, config.high_on_ratio, config.slow_on_ratio], channels
+        )
 
     @property
     def block_ticks(self) -> int:
@@ -213,7 +220,8 @@ class Engine:
         movements = self._segmenter.process(
             first, now[:, :3], now[:, 3].astype(np.intp), now[:, 4].astype(np.bool_), openers
         )
-        return EngineOutput(self._merge(movements, block0, evidence))
+        self._evidence_queue += [(block0 + i, ev) for i, ev in enumerate(evidence)]
+        return EngineOutput(self._merge(movements, horizon=first + judged))
 
     def _strongest_channel(self, ratio: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
         """Channel with the largest ratio in any band, per tick (ties: the first channel)."""
@@ -227,8 +235,20 @@ class Engine:
         return channel
 
     def finish(self) -> EngineOutput:
-        """Close an open movement at the current end of data."""
-        return EngineOutput(list(self._segmenter.flush(self.slowband.next_tick)))
+        """End of data: flush the look-ahead with a flat tail, then close an open movement.
+
+        The filters, the slow band and the heartbeat tracker hold back about 0.7 s; a copy of the
+        last sample pushes it through (a flat signal adds no movement), so nothing near the end
+        of the data is lost.
+        """
+        last = self.frontend.last_sample
+        items: list[Movement | PresenceChange] = []
+        if last is not None:
+            held_ticks = self.slowband.delay + self._beats.radius + 1
+            flat = self.design.long_samples + held_ticks * self.design.tick_samples
+            items += self.process(np.repeat(last[np.newaxis], flat, axis=0)).items
+        movements = self._segmenter.flush(self.slowband.next_tick)
+        return EngineOutput(items + self._merge(movements, horizon=None))
 
     def _evidence(
         self, blocks: npt.NDArray[np.int64], beat: npt.NDArray[np.float64]
@@ -237,7 +257,7 @@ class Engine:
         k, per_block, _ = blocks.shape
         c = self.channels
         with np.errstate(invalid="ignore"):
-            moving = (blocks.max(axis=1) >= self.config.on_ratio * beat).any(axis=1)
+            moving = (blocks.max(axis=1) >= self._opening * beat).any(axis=1)
             # Movements would swamp the autocorrelation: cap each block at twice its heartbeat.
             fast_beat = beat[:, :c]
             cap = np.where(
@@ -266,20 +286,32 @@ class Engine:
         return out
 
     def _merge(
-        self, movements: list[Movement], block0: int, evidence: list[Evidence]
+        self, movements: list[Movement], horizon: int | None
     ) -> list[Movement | PresenceChange]:
-        """Interleave movements and block evidence in decision order (chunking-independent)."""
+        """Interleave movements and block evidence in decision order (chunking-independent).
+
+        A block's evidence is decided at its last tick, a movement at its ``decided_tick``. The
+        segmenter lags the blocks (it waits for the heartbeat tracker's look-ahead), so evidence
+        waits in a queue until the segmenter has passed its block (``horizon``: the first tick it
+        has not judged yet; None releases everything). Then both are taken in tick order.
+        """
         bt = self.block_ticks
+        ready = [
+            (block, ev)
+            for block, ev in self._evidence_queue
+            if horizon is None or (block + 1) * bt <= horizon
+        ]
+        self._evidence_queue = self._evidence_queue[len(ready) :]
         keyed: list[tuple[int, int, Movement | tuple[int, Evidence]]] = [
             (m.decided_tick, 0, m) for m in movements
         ]
-        keyed += [((block0 + i + 1) * bt, 1, (block0 + i, ev)) for i, ev in enumerate(evidence)]
+        keyed += [((block + 1) * bt, 1, (block, ev)) for block, ev in ready]
         keyed.sort(key=lambda item: (item[0], item[1]))
         out: list[Movement | PresenceChange] = []
         gross_ticks = self.config.gross_min_s * self.design.tick_hz
         for _, _, item in keyed:
             if isinstance(item, Movement):
-                if item.last_tick - item.first_tick + 1 >= gross_ticks:
+                if item.last_tick - item.first_tick + 1 > gross_ticks:
                     self._presence.note_movement(item.first_tick, item.last_tick)
                 out.append(item)
             else:

@@ -150,6 +150,11 @@ class FrontEnd:
         """Whole ticks emitted so far."""
         return self._ticks_done
 
+    @property
+    def last_sample(self) -> npt.NDArray[np.int16] | None:
+        """The most recent raw sample (one value per channel), None before any."""
+        return self._history[-1].copy() if len(self._history) else None
+
     def process(self, samples: npt.NDArray[np.integer]) -> Ticks:
         """Feed raw samples of shape ``(n, channels)``; return the ticks completed by them."""
         d = self.design

@@ -22,6 +22,7 @@ from .rolling import windows
 __all__ = ["BlockLevels", "robust_levels"]
 
 FloatArray = npt.NDArray[np.float64]
+_SUBSIDE_BLOCKS = 5  # a disturbance must subside within this many calm blocks to reset
 
 
 def robust_levels(windows: FloatArray) -> FloatArray:
@@ -91,6 +92,7 @@ class BlockLevels:
     """
 
     __slots__ = (
+        "_calm",
         "_current",
         "_hist",
         "_run",
@@ -126,6 +128,7 @@ class BlockLevels:
             (window_blocks, columns + self.floor_columns), np.nan, np.float32
         )
         self._run = 0
+        self._calm = 0  # calm blocks since a long disturbance, waiting for it to subside
         self._run_max: npt.NDArray[np.float32] = np.zeros(columns, np.float32)
         self._current: FloatArray | None = None
         self.blocks_seen = 0
@@ -199,13 +202,17 @@ class BlockLevels:
             disturbed = (peaks >= self.reset_ratio * beat).any(axis=1)
         for i, is_disturbed in enumerate(np.atleast_1d(disturbed)):
             if self._run >= self.reset_blocks and (peaks[i] * 8.0 <= self._run_max).all():
-                self._run, self._run_max = 0, np.zeros_like(self._run_max)
+                self._run, self._calm, self._run_max = 0, 0, np.zeros_like(self._run_max)
                 return i
             if is_disturbed:
                 self._run += 1
+                self._calm = 0
                 self._run_max = np.maximum(self._run_max, peaks[i])
-            elif self._run < self.reset_blocks:
-                self._run, self._run_max = 0, np.zeros_like(self._run_max)
+            elif self._run < self.reset_blocks or self._calm >= _SUBSIDE_BLOCKS:
+                # too short to matter, or it never subsided: the old levels still hold
+                self._run, self._calm, self._run_max = 0, 0, np.zeros_like(self._run_max)
+            else:
+                self._calm += 1
         return None
 
     def _append(self, stats: npt.NDArray[np.float32]) -> None:
@@ -216,6 +223,7 @@ class BlockLevels:
         """Forget the history (after a reboot or a long gap the sensor may have moved)."""
         self._hist[:] = np.nan
         self._run = 0
+        self._calm = 0
         self._run_max[:] = 0
         self._current = None
         self.blocks_seen = 0

@@ -24,9 +24,27 @@ from .protocol import Frame
 from .segmenter import Movement
 from .sequence import FrameClass, SequenceTracker, SequenceVerdict
 
-__all__ = ["BedChange", "PlmStarted", "Stream", "StreamOutput"]
+__all__ = ["BedChange", "PlmStarted", "Stream", "StreamOutput", "as_int16"]
 
 _MAX_PENDING = 16  # movements held while the bed state is still "out"
+
+
+def as_int16(samples: npt.ArrayLike) -> npt.NDArray[np.int16]:
+    """Return samples as int16, saturating at the rails (the wire also allows int32 and float32).
+
+    Examples
+    --------
+    >>> as_int16(np.array([40000, -40000, 12], np.int32)).tolist()
+    [32767, -32768, 12]
+    """
+    data = np.asarray(samples)
+    if data.dtype == np.int16:
+        return data
+    if not np.issubdtype(data.dtype, np.number):
+        raise ValueError(f"samples must be numbers, got {data.dtype}")
+    return np.clip(np.round(data) if data.dtype.kind == "f" else data, -32768, 32767).astype(
+        np.int16
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +132,17 @@ class Stream:
             Its sequence class when the caller already tracks the sequence (e.g. with
             :class:`~detector.ingest.BedIngest`); otherwise the stream classifies it itself.
         """
+        if frame.channels != len(self.channels) or frame.fs_hz != self.fs_hz:
+            # Checked before the sequence is touched, so a refused frame changes nothing.
+            raise ValueError(
+                f"frame has {frame.channels} channels at {frame.fs_hz} Hz; stream expects "
+                f"{len(self.channels)} at {self.fs_hz} Hz"
+            )
         if verdict is None:
             verdict = self.sequence.classify(frame)
         out = StreamOutput()
         if not verdict.accepted:
             return out
-        if frame.channels != len(self.channels) or frame.fs_hz != self.fs_hz:
-            raise ValueError(
-                f"frame has {frame.channels} channels at {frame.fs_hz} Hz; stream expects "
-                f"{len(self.channels)} at {self.fs_hz} Hz"
-            )
         if verdict.kind is FrameClass.REBOOT:
             self._restart(out)
             self.boot_id = frame.boot_id
@@ -135,14 +154,13 @@ class Stream:
                 self._restart(out, skip=missing)
             else:
                 self.feed(self._bridge(frame.samples[0], missing), out)
-        self.feed(np.asarray(frame.samples).astype(np.int16, copy=False), out)
+        self.feed(frame.samples, out)
         return out
 
-    def feed(
-        self, samples: npt.NDArray[np.integer], out: StreamOutput | None = None
-    ) -> StreamOutput:
+    def feed(self, samples: npt.ArrayLike, out: StreamOutput | None = None) -> StreamOutput:
         """Feed raw samples ``(n, channels)`` that follow the previous ones without a gap."""
         out = out if out is not None else StreamOutput()
+        samples = as_int16(samples)
         if len(samples):
             self._last_sample = np.asarray(samples[-1], np.int16)
         result = self.engine.process(samples)

@@ -165,3 +165,63 @@ def test_pickling_at_every_chunk_boundary_changes_nothing(
         stream = pickle.loads(pickle.dumps(stream))
     events += stream.finish().events
     assert [e.as_json() for e in events] == [e.as_json() for e in reference.events]
+
+
+@pytest.mark.parametrize("offset", [0, 128, 129, 130, 131, 132, 251])
+def test_cuts_at_every_block_phase_give_identical_decisions(offset: int) -> None:
+    """Regression: block evidence and movements reach presence in the same order at any cut."""
+    from detector.config import DetectorConfig  # noqa: PLC0415
+    from detector.engine import Engine  # noqa: PLC0415
+
+    rec = generate("rls_evening", seed=302, minutes=12)
+
+    def decisions(cuts: list[int]) -> list[object]:
+        engine = Engine(rec.fs, len(rec.channels), DetectorConfig())
+        items: list[object] = []
+        for part in np.split(rec.samples, cuts):
+            items += engine.process(part).items
+        return items + engine.finish().items
+
+    whole = decisions([])
+    assert any(type(i).__name__ == "PresenceChange" for i in whole)
+    assert decisions(list(range(offset, len(rec.samples), 500))) == whole  # a cut every 2 s block
+
+
+def test_a_frame_of_the_wrong_shape_is_refused_without_side_effects(night: Recording) -> None:
+    stream = Stream(night.fs, night.channels)
+    good = decode_frame(
+        encode_frame(night.samples[:125], seq=0, boot_id=1, sample0=0, fs_hz=night.fs)
+    )
+    stream.step(good)
+    wrong = decode_frame(
+        encode_frame(night.samples[125:250, :1], seq=1, boot_id=1, sample0=125, fs_hz=night.fs)
+    )
+    with pytest.raises(ValueError, match="channels"):
+        stream.step(wrong)
+    counts = dict(stream.sequence.counts)
+    nxt = decode_frame(
+        encode_frame(night.samples[125:250], seq=1, boot_id=1, sample0=125, fs_hz=night.fs)
+    )
+    stream.step(nxt)
+    assert stream.sequence.counts[next(iter(counts))] >= 1
+    assert stream.sequence.missing_samples == 0  # the refused frame left no hole behind
+
+
+def test_int32_and_float32_frames_saturate_to_the_int16_scale(night: Recording) -> None:
+    head = night.samples[: 250 * 60]
+    as_int16 = analyze(head, night.fs, night.channels).as_json()
+    stream = Stream(night.fs, night.channels)
+    events = []
+    for i in range(0, len(head), 250):
+        payload = encode_frame(
+            head[i : i + 250].astype(np.int32), seq=i // 250, boot_id=1, sample0=i, fs_hz=night.fs
+        )
+        events += stream.step(decode_frame(payload)).events
+    events += stream.finish().events
+    assert [e.as_json() for e in events] == as_int16["events"]
+    loud = decode_frame(
+        encode_frame(
+            np.array([[40000, -40000]], np.int32), seq=0, boot_id=2, sample0=0, fs_hz=night.fs
+        )
+    )
+    Stream(night.fs, night.channels).step(loud)  # saturates instead of wrapping around
