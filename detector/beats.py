@@ -4,7 +4,7 @@ A twitch of one to three times the heartbeat's amplitude looks like one more bea
 envelope, so an amplitude threshold either misses it or fires on every beat. The heart, however,
 keeps time. This stage follows the rhythm peak by peak (a peak is the largest fast-band value
 within ``radius`` ticks on either side): a peak that comes 0.7 to 1.45 beat intervals after the last
-beat (or near a whole number of intervals, when a weak beat was missed) is the next beat; a peak
+beat is the next beat (a later one resynchronises the tracker, as after missed weak beats); a peak
 that comes *early* is not part of the rhythm and, when the rhythm is established and the peak
 stands clear of the resting floor, opens a movement in the segmenter even below the amplitude
 threshold. The beat interval is the median of the last accepted intervals, so it follows heart
@@ -131,11 +131,7 @@ class BeatTracker:
             self._intervals = [*self._intervals[-6:], gap]
             self._last_beat = tick
             return False
-        if gap > 1.45 * period:  # one or more weak beats were missed
-            whole = round(gap / period)
-            if abs(gap / period - whole) <= 0.3:
-                self._last_beat = tick
-                return False
+        if gap > 1.45 * period:  # late: weak beats were missed; follow the rhythm from here
             self._last_beat = tick
             return False
         return True  # early: not the heart

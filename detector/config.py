@@ -37,8 +37,8 @@ class DetectorConfig:
     edge_fraction : float
         Fraction of an event's own peak that delimits its onset and end (scale-aware duration).
     high_on_ratio, high_off_ratio : float
-        Thresholds of the high band (about 20-60 Hz, where the heartbeat has little energy and a
-        muscle twitch a lot), relative to its resting level.
+        Thresholds of the high band (about 14-41 Hz, peak near 27 Hz at 250 Hz sampling, where the
+        heartbeat has little energy and a muscle twitch a lot), relative to its resting level.
     min_fast_ratio : float
         A movement must reach this ratio in the fast band, or the high band's opening threshold:
         slow-band activity alone is breathing (a sigh), not a movement.
@@ -52,10 +52,11 @@ class DetectorConfig:
         The slow band's thresholds, relative to its own resting level.
     merge_gap_s : float
         Quiet gaps shorter than this inside a movement do not split it.
-    beat_peak_radius_s, beat_refractory_s, beat_min_ratio : float
+    beat_peak_radius_s, beat_refractory_s, beat_min_ratio, beat_high_ratio : float
         Heartbeat-aware twitch detection (:mod:`detector.beats`): a peak (the maximum within the
         radius) of at least ``beat_min_ratio`` heartbeat levels that comes early in the beat
-        interval (after the refractory time of the last beat's complex) opens a movement.
+        interval (after the refractory time of the last beat's complex) and reaches
+        ``beat_high_ratio`` in the high band opens a movement.
     twitch_max_s : float
         Movements shorter than this are twitches (myoclonic jerks).
     gross_min_s : float
@@ -73,8 +74,6 @@ class DetectorConfig:
         clipping (three time constants).
     gap_reset_s : float
         Data gaps longer than this reset the filters; shorter gaps are bridged.
-    presence_ratio : float
-        In bed when the heartbeat peak level is at least this multiple of the empty-bed floor.
     presence_enter_s, presence_exit_s : float
         Evidence needed to switch the bed state in and out.
     plm : PlmRules
@@ -114,7 +113,6 @@ class DetectorConfig:
     clip_level: int = 32000
     sensor_highpass_hz: float = 0.5
     gap_reset_s: float = 0.5
-    presence_ratio: float = 4.0
     presence_enter_s: float = 20.0
     presence_exit_s: float = 30.0
     plm: PlmRules = field(default_factory=PlmRules.wasm)

@@ -136,8 +136,7 @@ def evaluate_directory(
 
     run = analyzer or run_engine
     evaluation = Evaluation()
-    for i, path in enumerate(_with_progress(paths, progress)):
-        del i
+    for path in _with_progress(paths, progress):
         recording = load_recording(path)
         assert recording.truth is not None
         evaluation.files.append(score_recording(path.stem, recording.truth, run(recording)))

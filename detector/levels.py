@@ -4,7 +4,8 @@ Ticks are grouped into *blocks* of ``block_ticks`` (about 2 s) on the absolute t
 finished block and channel two statistics are kept: the block's peak envelope (at rest: the
 heartbeat's ballistocardiogram peak) and its median envelope (the floor between beats). The levels
 that judge block ``b`` come from the ``window_blocks`` blocks before it, estimated in two passes:
-median and MAD first, then the median of the values within ``3 MAD`` of it, so movement blocks are
+median and a spread (half the interquartile range) first, then the median of the values within
+three spreads of it, so movement blocks are
 excluded without waiting for the detector's decisions. Every detection threshold is a multiple of
 these levels, so a change of sensor gain changes nothing.
 

@@ -72,7 +72,7 @@ def summarize(
     counts = dict.fromkeys(EventType, 0)
     for event in events:
         counts[event.type] += 1
-    time_in_bed = sum(interval.duration_s for interval in in_bed)
+    time_in_bed = float(sum(interval.duration_s for interval in in_bed))
     hours = time_in_bed / 3600.0
     in_series = sum(s.count for s in series)
     return NightSummary(

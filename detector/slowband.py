@@ -1,6 +1,6 @@
 """The slow band: limb and body movements that are mostly below the front end's band-pass.
 
-A leg that moves under the duvet shifts pressure slowly (0.5-3 Hz), with little of the sharp
+A leg that moves under the duvet shifts pressure slowly (1-3.5 Hz), with little of the sharp
 content the front end's band-pass keeps. The slow band is a second difference of boxcars computed
 on the per-tick raw sums (short ``short_ticks``, long ``long_ticks``, both centred), followed by a
 centred running maximum of its absolute value over ``hold_ticks`` on either side, so an oscillating
