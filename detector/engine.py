@@ -159,6 +159,10 @@ class Engine:
         """Current bed state."""
         return self._presence.in_bed
 
+    def resume_in_bed(self) -> None:
+        """Continue a bed state that was in force before this engine started."""
+        self._presence.resume_in_bed()
+
     @property
     def beat_level(self) -> npt.NDArray[np.float64]:
         """Heartbeat peak level per channel in force now (NaN while warming up)."""

@@ -126,6 +126,12 @@ class Presence:
             None  # (first, last) tick of the latest gross move
         )
 
+    def resume_in_bed(self) -> None:
+        """Start in bed (a restart after a short gap or a sensor reboot with someone in bed)."""
+        self.in_bed = True
+        self._ever_absent = True
+        self._present_run = self._absent_run = 0
+
     def note_movement(self, first_tick: int, last_tick: int) -> None:
         """Tell the state machine about a gross movement (a bed entry or exit candidate)."""
         self._last_move = (first_tick, last_tick)

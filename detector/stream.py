@@ -118,6 +118,7 @@ class Stream:
         self._pending: list[Movement] = []
         self._last_wake_end: int | None = None  # stream sample
         self._last_sample: npt.NDArray[np.int16] | None = None  # bridges short gaps
+        self._device_offset = 0  # device sample index minus stream sample index, this boot
 
     # -- feeding -----------------------------------------------------------------------------
 
@@ -145,9 +146,13 @@ class Stream:
             return out
         if verdict.kind is FrameClass.REBOOT:
             self._restart(out)
+        if verdict.kind is FrameClass.REBOOT or (
+            self.samples_seen == 0 and self.segment_start == 0
+        ):
+            # Event ids count samples the way the device does, so another receiver (or this one
+            # after a restart) gives the same event the same id.
             self.boot_id = frame.boot_id
-        elif self.samples_seen == 0 and self.segment_start == 0:
-            self.boot_id = frame.boot_id
+            self._device_offset = frame.sample0 - (self.segment_start + self.samples_seen)
         if verdict.kind is FrameClass.GAP:
             missing = verdict.missing_samples
             if missing > self.config.gap_reset_s * self.fs_hz:
@@ -184,18 +189,23 @@ class Stream:
     # -- internals ---------------------------------------------------------------------------
 
     def _restart(self, out: StreamOutput, skip: int = 0) -> None:
-        """Close what is open and start a fresh engine (reboot or long gap)."""
+        """Close what is open and start a fresh engine (reboot or long gap).
+
+        A person in bed stays in bed across a restart unless the data gap is longer than the
+        presence exit time: a sensor reboot or a Wi-Fi hiccup is not getting up.
+        """
         self._consume(self.engine.finish().items, out)
         end = self.segment_start + self.samples_seen
-        in_bed = self.engine.in_bed
-        if self._in_bed_since is not None:
+        carry = self._in_bed_since is not None and skip <= self.config.presence_exit_s * self.fs_hz
+        if self._in_bed_since is not None and not carry:
             self.bed_intervals.append(BedInterval(self._in_bed_since, end, self.fs_hz))
             self._in_bed_since = None
-            if in_bed:
-                out.items.append(BedChange(False, end, self.fs_hz))
+            out.items.append(BedChange(False, end, self.fs_hz))
         self.segment_start = end + skip
         self.samples_seen = 0
         self.engine = Engine(self.fs_hz, len(self.channels), self.config)
+        if carry:
+            self.engine.resume_in_bed()
         self._pending = []
         self._last_sample = None
 
@@ -264,7 +274,7 @@ class Stream:
             channel=self.channels[movement.channel],
             amplitude=round(amplitude, 2),
             clipped=movement.clipped_ticks > 0,
-            event_id=f"{self.bed}:{self.boot_id:08x}:{onset}",
+            event_id=f"{self.bed}:{self.boot_id:08x}:{(onset + self._device_offset) % 2**32}",
         )
         out.items.append(event)
         update = self.plm.add(event.onset_s, event.duration_s)

@@ -225,3 +225,47 @@ def test_int32_and_float32_frames_saturate_to_the_int16_scale(night: Recording) 
         )
     )
     Stream(night.fs, night.channels).step(loud)  # saturates instead of wrapping around
+
+
+def test_a_gap_or_reboot_in_bed_does_not_get_you_out_of_bed(night: Recording) -> None:
+    stream = Stream(night.fs, night.channels)
+    items = []
+    n = 250
+    total = len(night.samples) // n
+    for i in range(total):
+        if total // 2 <= i < total // 2 + 3:
+            continue  # 3 s without data: the filters restart
+        boot = 1 if i < total * 3 // 4 else 2  # and a sensor reboot later on
+        sample0 = i * n if boot == 1 else (i - total * 3 // 4) * n
+        payload = encode_frame(
+            night.samples[i * n : (i + 1) * n], seq=i, boot_id=boot, sample0=sample0, fs_hz=night.fs
+        )
+        items += stream.step(decode_frame(payload)).items
+    stream.finish()
+    changes = [i for i in items if type(i).__name__ == "BedChange"]
+    assert [c.in_bed for c in changes] == [True]  # got into bed once, never out
+    assert len(stream.bed_intervals) == 1
+
+
+def test_event_ids_follow_the_device_not_the_receiver(night: Recording) -> None:
+    """A receiver that joins mid-night names shared events exactly like one that saw it all."""
+    n = 250
+    frames = [
+        encode_frame(night.samples[i : i + n], seq=i // n, boot_id=5, sample0=i, fs_hz=night.fs)
+        for i in range(0, len(night.samples) - n + 1, n)
+    ]
+
+    def ids(payloads: list[bytes]) -> dict[tuple[str, float, float], str]:
+        stream = Stream(night.fs, night.channels, bed="b")
+        events = []
+        for payload in payloads:
+            events += stream.step(decode_frame(payload)).events
+        return {
+            (e.type.value, e.duration_s, e.amplitude): e.event_id
+            for e in events + stream.finish().events
+        }
+
+    early, late = ids(frames), ids(frames[len(frames) // 3 :])
+    shared = set(early) & set(late)
+    assert shared
+    assert all(early[d] == late[d] for d in shared)
