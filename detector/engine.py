@@ -279,7 +279,7 @@ class Engine:
         tick_hz = self.design.tick_hz
         lo = max(1, int(0.4 * tick_hz / _DECIMATE_TICKS))
         hi = int(np.ceil(_MAX_BEAT_S * tick_hz / _DECIMATE_TICKS))
-        strength, _lag = periodicity(np.swapaxes(view, 1, 2).reshape(k * c, rows), lo, hi)
+        strength = periodicity(np.swapaxes(view, 1, 2).reshape(k * c, rows), lo, hi)
         periodic = strength.reshape(k, c).max(axis=1) >= _PERIODIC_MIN
         out = []
         for is_periodic, is_moving in zip(periodic, moving, strict=True):
