@@ -160,7 +160,8 @@ class BlockLevels:
         parts = []
         start = 0
         while True:
-            levels = self._levels(stats[start:])
+            cached = self._current if start == 0 else None
+            levels = self._levels(stats[start:], cached)
             reset_at = self._find_reset(stats[start:, :cols], levels[:-1, 0])
             if reset_at is None:
                 self._append(stats[start:])
@@ -175,21 +176,27 @@ class BlockLevels:
         self._current = out[-1].copy()  # levels in force until the next block finishes
         return out[:, 0], out[:, 1]
 
-    def _levels(self, stats: npt.NDArray[np.float32]) -> FloatArray:
+    def _levels(self, stats: npt.NDArray[np.float32], cached: FloatArray | None) -> FloatArray:
         """Levels before each block of ``stats`` and after the last, from the history.
 
         Floors are computed for the first ``floor_columns`` columns only (NaN for the rest).
+        ``cached`` is the level already known for the first row (the history is unchanged).
         """
         k = len(stats)
         cols, fc = self.columns, self.floor_columns
-        series = np.concatenate([self._hist, stats]).astype(np.float64)
-        view = windows(series, self.window_blocks)  # (k+1, W, cols + fc)
+        if cached is not None and k == 0:
+            return cached[np.newaxis]
+        skip = 0 if cached is None else 1
+        series = np.concatenate([self._hist[skip:], stats]).astype(np.float64)
+        view = windows(series, self.window_blocks)  # (k + 1 - skip, W, cols + fc)
         robust = robust_levels(view)
-        levels = np.full((k + 1, 2, cols), np.nan)
+        levels = np.full((k + 1 - skip, 2, cols), np.nan)
         levels[:, 0] = robust[:, :cols]
         levels[:, 1, :fc] = robust[:, cols:]
         valid = (~np.isnan(view[:, :, 0])).sum(axis=1)
         levels[valid < self.min_blocks] = np.nan
+        if cached is not None:
+            levels = np.concatenate([cached[np.newaxis], levels])
         return levels
 
     def _find_reset(self, peaks: npt.NDArray[np.float32], beat: FloatArray) -> int | None:
