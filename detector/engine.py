@@ -198,7 +198,8 @@ class Engine:
             usable = np.where(np.isnan(beat) | (beat <= 0), np.inf, beat)
             ratio = ticks.envelope / usable[rows]
             floor_ratio = (
-                np.nan_to_num(floor, nan=0.0)[rows, : self.channels] / usable[rows, : self.channels]
+                np.where(np.isnan(floor), 0.0, floor)[rows, : self.channels]
+                / usable[rows, : self.channels]
             )
         c = self.channels
         fresh = np.column_stack(

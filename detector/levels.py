@@ -156,7 +156,9 @@ class BlockLevels:
         stats = np.empty((k, cols + fc), np.float32)
         if k:
             stats[:, :cols] = blocks.max(axis=1)
-            stats[:, cols:] = np.median(blocks[:, :, :fc], axis=1)
+            ordered = np.sort(blocks[:, :, :fc], axis=1)
+            rows = blocks.shape[1]
+            stats[:, cols:] = (ordered[:, (rows - 1) // 2] + ordered[:, rows // 2]) / 2
         parts = []
         start = 0
         while True:
