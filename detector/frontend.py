@@ -144,7 +144,7 @@ class FrontEnd:
         self.channels = channels
         # last long_samples - 1 raw samples; band-pass samples and clip flags of a partial tick
         self._history: npt.NDArray[np.int16] = np.zeros((0, channels), np.int16)
-        self._pending: IntArray = np.zeros((0, 2 * channels), np.int64)
+        self._pending: npt.NDArray[np.int32] = np.zeros((0, 2 * channels), np.int32)
         self._pending_sums: IntArray = np.zeros((0, channels), np.int64)
         self._clip: BoolArray = np.zeros((0, channels), np.bool_)
         self._ticks_done = 0
@@ -172,23 +172,24 @@ class FrontEnd:
         # Band sample j uses raw[j : j + long_n]; the short boxcar sits in its middle.
         offset = (long_n - short_n) // 2
         csum = _running_sum(raw)
-        long_sum = csum[long_n:] - csum[:produced]
-        short_sum = (
-            csum[offset + short_n : offset + short_n + produced] - csum[offset : offset + produced]
-        )
-        # Fast band in the first columns, high band in the rest, after the pending samples.
-        c = self.channels
-        p = len(self._pending)
-        band = np.empty((p + produced, 2 * c), np.int64)
-        band[:p] = self._pending
-        np.subtract(long_n * short_sum, short_n * long_sum, out=band[p:, :c])
-        # High band: second difference (lag k) of the short boxcar, from sums reaching 2k back.
+        # Windowed sums fit int32 (at most long_samples * 32768), so the band arithmetic runs in
+        # int32: half the memory traffic of int64, still exact.
         k = d.high_lag
+        # Short boxcar sums from 2k samples before the first band sample (the high band needs them).
         ext = (
             csum[offset - 2 * k + short_n : offset + short_n + produced]
             - csum[offset - 2 * k : offset + produced]
-        )
-        band[p:, c:] = ext[2 * k :] - 2 * ext[k : k + produced] + ext[:produced]
+        ).astype(np.int32)
+        short_sum = ext[2 * k :]
+        long_sum = (csum[long_n:] - csum[:produced]).astype(np.int32)
+        # Fast band in the first columns, high band in the rest, after the pending samples.
+        c = self.channels
+        p = len(self._pending)
+        band = np.empty((p + produced, 2 * c), np.int32)
+        band[:p] = self._pending
+        np.subtract(long_n * short_sum, short_n * long_sum, out=band[p:, :c])
+        # High band: second difference (lag k) of the short boxcar.
+        band[p:, c:] = short_sum - 2 * ext[k : k + produced] + ext[:produced]
         clip = np.empty((p + produced, c), np.bool_)
         clip[:p] = self._clip
         if raw.max() >= d.clip_level or raw.min() <= -d.clip_level:
@@ -203,7 +204,7 @@ class FrontEnd:
             clip[p:] = False
         # Raw sums of each tick's own short window (the slow band's input).
         first_start = (short_n - p) % short_n  # first tick start among the new samples
-        sums = short_sum[first_start::short_n]
+        sums = short_sum[first_start::short_n].astype(np.int64)
         if p:
             sums = np.concatenate([self._pending_sums, sums])
         self._history = raw[produced:].copy()
@@ -214,7 +215,7 @@ class FrontEnd:
         self._clip = clip[whole:].copy()
         if whole == 0:
             return self._empty(first_tick)
-        env = group_max(np.abs(band[:whole]), short_n)
+        env = group_max(np.abs(band[:whole]), short_n).astype(np.int64)
         clipped = group_max(clip[:whole], short_n)
         self._ticks_done += ticks
         return Ticks(first_tick, env, clipped, sums[:ticks].copy())
