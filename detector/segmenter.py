@@ -166,14 +166,15 @@ class Segmenter:
         n = len(ratios)
         if openers is None:
             openers = np.zeros(n, np.bool_)
+        # Ratios rounded to float32 once, so a movement's carried state packs exactly and every
+        # comparison below sees the same values.
+        ratios = ratios.astype(np.float32).astype(np.float64)
         off = np.array([b.off for b in self.bands])
         opens = row_any(ratios >= np.array([b.on for b in self.bands]))
         candidate = row_any(ratios >= off) | clipped | openers
         idx = np.flatnonzero(candidate)
         # Python values in bulk: the loop below runs once per candidate tick.
-        # Ratios rounded to float32 once, so a movement's carried state packs exactly.
-        as_f32 = ratios[idx].astype(np.float32).astype(np.float64)
-        rows = [tuple(r) for r in cast(list[list[float]], as_f32.tolist())]
+        rows = [tuple(r) for r in cast(list[list[float]], ratios[idx].tolist())]
         for i, row, chan, is_clipped, is_opener, opening in zip(
             cast(list[int], idx.tolist()),
             rows,
@@ -184,7 +185,8 @@ class Segmenter:
             strict=True,
         ):
             tick = first_tick + i
-            self._close_if_quiet(tick, closed)
+            if self._open is not None:
+                self._close_if_quiet(tick, closed)
             forced = is_clipped or is_opener
             if is_clipped:
                 self._blank_until = tick + self.blanking_ticks
@@ -222,7 +224,10 @@ class Segmenter:
 
     def _strong(self, current: _Open, row: tuple[float, ...]) -> bool:
         """Whether a tick delimits the movement in some band."""
-        return any(self._band_strong(current, row, b) for b in range(len(self.bands)))
+        for b, r, peak in zip(self.bands, row, current.peaks, strict=True):
+            if peak >= b.on and r >= max(b.off, b.edge * peak):
+                return True
+        return False
 
     def _extend(
         self,
@@ -234,9 +239,12 @@ class Segmenter:
         is_clipped: bool,
         forced: bool,
     ) -> None:
-        current.peaks = [max(p, r) for p, r in zip(current.peaks, row, strict=True)]
-        if max(row) > current.channel_ratio:
-            current.channel, current.channel_ratio = chan, max(row)
+        peaks = current.peaks
+        for b, r in enumerate(row):
+            peaks[b] = max(peaks[b], r)
+        top = max(row)
+        if top > current.channel_ratio:
+            current.channel, current.channel_ratio = chan, top
         current.last_active = tick
         current.clipped_ticks += is_clipped
         current.flagged_ticks += forced and not is_clipped
