@@ -90,7 +90,7 @@ class DetectorConfig:
     on_ratio: float = 1.6
     off_ratio: float = 1.5
     edge_fraction: float = 0.2
-    high_on_ratio: float = 1.8
+    high_on_ratio: float = 1.7
     high_off_ratio: float = 1.3
     min_fast_ratio: float = 2.0
     slow_amplitude_scale: float = 0.5
