@@ -220,7 +220,8 @@ class BlockLevels:
                 self._run_max = np.maximum(self._run_max, peaks[i])
             elif self._run < self.reset_blocks or self._calm >= _SUBSIDE_BLOCKS:
                 # too short to matter, or it never subsided: the old levels still hold
-                self._run, self._calm, self._run_max = 0, 0, np.zeros_like(self._run_max)
+                if self._run:
+                    self._run, self._calm, self._run_max = 0, 0, np.zeros_like(self._run_max)
             else:
                 self._calm += 1
         return None
