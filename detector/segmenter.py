@@ -20,6 +20,7 @@ tick numbers, so any chunking gives the same movements.
 from __future__ import annotations
 
 import struct
+from collections import deque
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -140,7 +141,8 @@ class Segmenter:
         self.merge_gap_ticks = merge_gap_ticks
         self.blanking_ticks = blanking_ticks
         self._open: _Open | None = None
-        self._recent: list[tuple[int, tuple[float, ...]]] = []  # candidate ticks while closed
+        # the last candidate ticks while no movement is open (its rising edge)
+        self._recent: deque[tuple[int, tuple[float, ...]]] = deque(maxlen=_PRE_TICKS)
         self._blank_until = -1
 
     @property
@@ -193,7 +195,7 @@ class Segmenter:
             current = self._open
             if current is None:
                 if not (forced or opening):
-                    self._recent = [*self._recent[-(_PRE_TICKS - 1) :], (tick, row)]
+                    self._recent.append((tick, row))
                     continue
                 current = self._start(tick)
             self._extend(current, tick, row, chan=chan, is_clipped=is_clipped, forced=forced)
@@ -206,7 +208,7 @@ class Segmenter:
         if self._open is not None:
             closed.append(self._finish(self._open, tick))
         self._open = None
-        self._recent = []
+        self._recent.clear()
         self._blank_until = -1
         return closed
 
@@ -214,7 +216,7 @@ class Segmenter:
         recent = [e for e in self._recent if tick - e[0] <= self.merge_gap_ticks + _PRE_TICKS]
         start = recent[0][0] if recent else tick
         self._open = _Open(start, [0.0] * len(self.bands), 0, 0.0, tick, tick, 0, 0, edge=recent)
-        self._recent = []
+        self._recent.clear()
         return self._open
 
     def _band_strong(self, current: _Open, row: tuple[float, ...], band: int) -> bool:
