@@ -73,7 +73,7 @@ def run_mosquitto(*config_lines: str) -> Iterator[tuple[str, int]]:
     """
     executable = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.access(executable, os.X_OK):
-        pytest.skip("mosquitto is not installed")
+        pytest.fail("mosquitto is not installed (scripts/setup.sh installs it)")
     workdir = Path(tempfile.mkdtemp(prefix="test-publisher-mosquitto-"))
     port = free_port()
     config = workdir / "mosquitto.conf"

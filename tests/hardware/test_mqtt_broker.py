@@ -41,14 +41,14 @@ KINDS = ["embedded", "mosquitto"]
 PAYLOAD = bytes(range(256)) * 3 + b"\x00\xff\x00SM\x01\x24"  # every byte value, NULs, a frame head
 
 
-def _skip_without_mosquitto(kind: str) -> None:
+def _require_mosquitto(kind: str) -> None:
     if kind == "mosquitto" and find_mosquitto() is None:
-        pytest.skip("mosquitto is not installed (scripts/setup.sh installs it)")
+        pytest.fail("mosquitto is not installed (scripts/setup.sh installs it)")
 
 
 @pytest.fixture(params=KINDS)
 def broker(request: pytest.FixtureRequest, socket_enabled: None) -> Iterator[LocalBroker]:
-    _skip_without_mosquitto(request.param)
+    _require_mosquitto(request.param)
     with start_local_broker(prefer=request.param) as running:
         assert running.kind == request.param
         assert running.host == "127.0.0.1"
@@ -468,7 +468,7 @@ def _bindable(port: int) -> bool:
 
 @pytest.mark.usefixtures("socket_enabled")
 def test_mosquitto_stop_ends_process_and_frees_port() -> None:
-    _skip_without_mosquitto("mosquitto")
+    _require_mosquitto("mosquitto")
     broker = start_local_broker(prefer="mosquitto")
     pid, port, log_path = broker.pid, broker.port, broker.log_path
     assert pid is not None
@@ -535,7 +535,7 @@ def test_prefer_is_validated() -> None:
 
 @pytest.mark.usefixtures("socket_enabled")
 def test_mosquitto_start_failure_reports_log(monkeypatch: pytest.MonkeyPatch) -> None:
-    _skip_without_mosquitto("mosquitto")
+    _require_mosquitto("mosquitto")
     real_config = local_broker_module._mosquitto_config
     monkeypatch.setattr(
         local_broker_module,

@@ -49,7 +49,7 @@ def sockets(request: pytest.FixtureRequest) -> None:
 def broker(sockets: None) -> Iterator[tuple[str, int]]:
     """A real Mosquitto on a free loopback port (the project's helper; it stops it by PID)."""
     if find_mosquitto() is None:
-        pytest.skip("mosquitto is not installed")
+        pytest.fail("mosquitto is not installed (scripts/setup.sh installs it)")
     with start_local_broker(prefer="mosquitto") as running:
         assert running.kind == "mosquitto"
         yield running.host, running.port
@@ -290,7 +290,8 @@ def test_cli_scenario_with_the_real_engine(
     subscribe: Callable[..., Subscriber],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    synth = pytest.importorskip("hardware.virtual_sensor.synth")
+    from hardware.virtual_sensor import synth  # noqa: PLC0415
+
     expected = synth.generate("healthy", 3, minutes=2.0)
     sub = subscribe()
     argv = ["--scenario", "healthy", "--minutes", "2", "--seed", "3", "--speed", "inf"]
