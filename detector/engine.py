@@ -68,7 +68,6 @@ class Engine:
         "_levels",
         "_opening",
         "_presence",
-        "_row_levels",
         "_segmenter",
         "channels",
         "config",
@@ -129,7 +128,6 @@ class Engine:
         self._block_dec: npt.NDArray[np.int32] = np.zeros((0, 3 * channels), np.int32)
         dec_rows = _PERIODICITY_BLOCKS * block_ticks // _DECIMATE_TICKS
         self._dec_hist: npt.NDArray[np.int32] = np.zeros((dec_rows, channels), np.int32)
-        self._row_levels: npt.NDArray[np.float64] = np.full(3 * channels, np.nan)
         radius = max(1, round(config.beat_peak_radius_s * tick_hz))
         self._beats = BeatTracker(
             radius,
@@ -163,11 +161,6 @@ class Engine:
         """Continue a bed state that was in force before this engine started."""
         self._presence.resume_in_bed()
 
-    @property
-    def beat_level(self) -> npt.NDArray[np.float64]:
-        """Heartbeat peak level per channel in force now (NaN while warming up)."""
-        return self._row_levels
-
     def process(self, samples: npt.NDArray[np.integer]) -> EngineOutput:
         """Feed raw samples ``(n, channels)``; return movements and bed changes now known."""
         ticks = self.slowband.process(self.frontend.process(samples))
@@ -189,7 +182,6 @@ class Engine:
         blocks = pending[: complete * per_block].reshape(complete, per_block, columns)
         self._block_dec = pending[complete * per_block :].astype(np.int32)
         beat, floor = self._levels.advance(blocks)
-        self._row_levels = beat[-1]
         evidence = self._evidence(blocks, beat[:-1]) if complete else []
         tick_index = ticks.first + np.arange(n)
         rows = tick_index // bt - block0

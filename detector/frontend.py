@@ -150,11 +150,6 @@ class FrontEnd:
         self._ticks_done = 0
 
     @property
-    def ticks_done(self) -> int:
-        """Whole ticks emitted so far."""
-        return self._ticks_done
-
-    @property
     def last_sample(self) -> npt.NDArray[np.int16] | None:
         """The most recent raw sample (one value per channel), None before any."""
         return self._history[-1].copy() if len(self._history) else None

@@ -98,7 +98,6 @@ class BlockLevels:
         "_hist",
         "_run",
         "_run_max",
-        "blocks_seen",
         "columns",
         "floor_columns",
         "min_blocks",
@@ -132,7 +131,6 @@ class BlockLevels:
         self._calm = 0  # calm blocks since a long disturbance, waiting for it to subside
         self._run_max: npt.NDArray[np.float32] = np.zeros(columns, np.float32)
         self._current: FloatArray | None = None
-        self.blocks_seen = 0
 
     def advance(self, blocks: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
         """Fold finished blocks in; return the levels in force *before* each of them and after.
@@ -173,7 +171,6 @@ class BlockLevels:
             self._hist[:] = np.nan
             self._append(stats[start + reset_at : start + reset_at + 1])
             start += reset_at + 1
-        self.blocks_seen += k
         out = np.concatenate(parts)
         self._current = out[-1].copy()  # levels in force until the next block finishes
         return out[:, 0], out[:, 1]
@@ -229,12 +226,3 @@ class BlockLevels:
     def _append(self, stats: npt.NDArray[np.float32]) -> None:
         series = np.concatenate([self._hist, stats])
         self._hist = np.ascontiguousarray(series[-self.window_blocks :])
-
-    def reset(self) -> None:
-        """Forget the history (after a reboot or a long gap the sensor may have moved)."""
-        self._hist[:] = np.nan
-        self._run = 0
-        self._calm = 0
-        self._run_max[:] = 0
-        self._current = None
-        self.blocks_seen = 0

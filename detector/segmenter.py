@@ -134,21 +134,27 @@ class Segmenter:
         Ticks after a clipped tick that count as active.
     """
 
-    __slots__ = ("_blank_until", "_open", "_recent", "bands", "blanking_ticks", "merge_gap_ticks")
+    __slots__ = (
+        "_blank_until",
+        "_off",
+        "_on",
+        "_open",
+        "_recent",
+        "bands",
+        "blanking_ticks",
+        "merge_gap_ticks",
+    )
 
     def __init__(self, bands: list[Thresholds], merge_gap_ticks: int, blanking_ticks: int) -> None:
         self.bands = bands
+        self._on = np.array([b.on for b in bands])
+        self._off = np.array([b.off for b in bands])
         self.merge_gap_ticks = merge_gap_ticks
         self.blanking_ticks = blanking_ticks
         self._open: _Open | None = None
         # the last candidate ticks while no movement is open (its rising edge)
         self._recent: deque[tuple[int, tuple[float, ...]]] = deque(maxlen=_PRE_TICKS)
         self._blank_until = -1
-
-    @property
-    def is_open(self) -> bool:
-        """Whether a movement is in progress."""
-        return self._open is not None
 
     def process(
         self,
@@ -171,9 +177,8 @@ class Segmenter:
         # Ratios rounded to float32 once, so a movement's carried state packs exactly and every
         # comparison below sees the same values.
         ratios = ratios.astype(np.float32).astype(np.float64)
-        off = np.array([b.off for b in self.bands])
-        opens = row_any(ratios >= np.array([b.on for b in self.bands]))
-        candidate = row_any(ratios >= off) | clipped | openers
+        opens = row_any(ratios >= self._on)
+        candidate = row_any(ratios >= self._off) | clipped | openers
         idx = np.flatnonzero(candidate)
         # Python values in bulk: the loop below runs once per candidate tick.
         rows = [tuple(r) for r in cast(list[list[float]], ratios[idx].tolist())]
