@@ -100,24 +100,20 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .baseline import baseline_analyze  # noqa: PLC0415
-    from .evaluate import evaluate_directory  # noqa: PLC0415
+    from .evaluate import engine_analyzer, evaluate_directory  # noqa: PLC0415
     from .evaluate_report import format_evaluation  # noqa: PLC0415
 
     def show(name: str, i: int, n: int) -> None:
         print(f"[{i + 1}/{n}] {name}", file=sys.stderr, flush=True)
 
     config = _config(args)
-    engine = evaluate_directory(Path(args.directory), config=config, progress=show)
-    result = {"engine": engine.as_json()}
-    text = format_evaluation("engine", engine)
+    analyzers = {"engine": engine_analyzer(config)}
     if args.baseline:
-        base = evaluate_directory(
-            Path(args.directory),
-            analyzer=lambda r: baseline_analyze(r.samples, r.fs, r.channels, config),
-        )
-        result["baseline"] = base.as_json()
-        text += "\n\n" + format_evaluation("baseline (windowed std > k MAD)", base)
-    print(text)
+        analyzers["baseline"] = lambda r: baseline_analyze(r.samples, r.fs, r.channels, config)
+    evaluations = evaluate_directory(Path(args.directory), analyzers, progress=show)
+    result = {name: evaluation.as_json() for name, evaluation in evaluations.items()}
+    titles = {"engine": "engine", "baseline": "baseline (windowed std > k MAD)"}
+    print("\n\n".join(format_evaluation(titles[n], e) for n, e in evaluations.items()))
     print(json.dumps(result))
     return 0
 

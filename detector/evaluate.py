@@ -8,7 +8,7 @@ in-bed intersection over union per file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from .config import DetectorConfig
 from .recording import Recording, RecordingError, load_recording
 from .scoring import AMPLITUDE_BANDS, TOLERANCE_S, ClassScore, interval_iou, match_onsets
 
-__all__ = ["Evaluation", "FileScore", "evaluate_directory", "score_recording"]
+__all__ = ["Evaluation", "FileScore", "engine_analyzer", "evaluate_directory", "score_recording"]
 
 Analyzer = Callable[[Recording], AnalysisResult]
 
@@ -112,13 +112,28 @@ def score_recording(name: str, truth: dict[str, Any], result: AnalysisResult) ->
     return FileScore(name, classes, bands, abs(result.summary.plm_index - truth_plm), iou)
 
 
+def engine_analyzer(config: DetectorConfig | None = None) -> Analyzer:
+    """Return the detector engine as an analyzer for :func:`evaluate_directory`."""
+
+    def run(rec: Recording) -> AnalysisResult:
+        return analyze(rec.samples, rec.fs, rec.channels, config)
+
+    return run
+
+
 def evaluate_directory(
     directory: Path,
-    analyzer: Analyzer | None = None,
-    config: DetectorConfig | None = None,
+    analyzers: Mapping[str, Analyzer],
     progress: Callable[[str, int, int], None] | None = None,
-) -> Evaluation:
-    """Analyse and score every recording with ground truth in ``directory``.
+) -> dict[str, Evaluation]:
+    """Score every analyzer on every recording with ground truth in ``directory``.
+
+    Each recording is read once and handed to every analyzer in turn.
+
+    Returns
+    -------
+    dict
+        One :class:`Evaluation` per analyzer name.
 
     Raises
     ------
@@ -130,23 +145,14 @@ def evaluate_directory(
     )
     if not paths:
         raise RecordingError(f"{directory}: no *.npz recordings with *.truth.json ground truth")
-
-    def run_engine(rec: Recording) -> AnalysisResult:
-        return analyze(rec.samples, rec.fs, rec.channels, config)
-
-    run = analyzer or run_engine
-    evaluation = Evaluation()
-    for path in _with_progress(paths, progress):
-        recording = load_recording(path)
-        assert recording.truth is not None
-        evaluation.files.append(score_recording(path.stem, recording.truth, run(recording)))
-    return evaluation
-
-
-def _with_progress(
-    paths: list[Path], progress: Callable[[str, int, int], None] | None
-) -> Iterable[Path]:
+    evaluations = {name: Evaluation() for name in analyzers}
     for i, path in enumerate(paths):
         if progress is not None:
             progress(path.name, i, len(paths))
-        yield path
+        recording = load_recording(path)
+        assert recording.truth is not None
+        for name, run in analyzers.items():
+            evaluations[name].files.append(
+                score_recording(path.stem, recording.truth, run(recording))
+            )
+    return evaluations
