@@ -117,7 +117,6 @@ class Stream:
         self._in_bed_since: int | None = None
         self._pending: list[Movement] = []
         self._last_wake_end: int | None = None  # stream sample
-        self._last_sample: npt.NDArray[np.int16] | None = None  # bridges short gaps
         self._device_offset = 0  # device sample index minus stream sample index, this boot
 
     # -- feeding -----------------------------------------------------------------------------
@@ -166,8 +165,6 @@ class Stream:
         """Feed raw samples ``(n, channels)`` that follow the previous ones without a gap."""
         out = out if out is not None else StreamOutput()
         samples = as_int16(samples)
-        if len(samples):
-            self._last_sample = np.asarray(samples[-1], np.int16)
         result = self.engine.process(samples)
         self.samples_seen += len(samples)
         self._consume(result.items, out)
@@ -207,11 +204,11 @@ class Stream:
         if carry:
             self.engine.resume_in_bed()
         self._pending = []
-        self._last_sample = None
 
     def _bridge(self, next_sample: npt.NDArray[np.generic], missing: int) -> npt.NDArray[np.int16]:
         """Return samples for a short gap: a straight line from the last sample to the next."""
-        start = self._last_sample if self._last_sample is not None else next_sample
+        last = self.engine.frontend.last_sample
+        start = last if last is not None else next_sample
         weights = (np.arange(1, missing + 1) / (missing + 1))[:, np.newaxis]
         a = np.asarray(start, np.float64)
         b = np.asarray(next_sample, np.float64)
