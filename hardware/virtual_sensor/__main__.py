@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .recording import save_recording, truth_path
+from detector.recording import save_recording, truth_path
+
 from .refs import RefsError
 from .scenarios import PRESETS
 from .synth import generate, resolve

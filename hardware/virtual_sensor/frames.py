@@ -1,6 +1,6 @@
 """What a bed sensor would publish, message by message, without any MQTT: the virtual firmware.
 
-:class:`VirtualBed` turns one :class:`~hardware.virtual_sensor.recording.Recording` into the exact
+:class:`VirtualBed` turns one :class:`~detector.recording.Recording` into the exact
 message sequence of the ESP32 firmware (wire protocol v1, ``hardware/PROTOCOL.md``): on every boot a
 retained ``status`` ``online`` and the retained ``meta`` JSON, then raw frames of ``frame_samples``
 samples, and a ``diag`` JSON every 60 s of uptime. Each message carries its *sensor time*: seconds
@@ -25,10 +25,10 @@ import numpy as np
 import numpy.typing as npt
 
 from detector.protocol import HEADER_LEN, MAX_SAMPLES, FrameFlags, encode_frame
+from detector.recording import Recording
 from detector.topics import DEFAULT_PREFIX, TopicKind, bed_topic, is_valid_id, is_valid_prefix
 
 from .network import DeviceFrame, Faults, Message, MessageKind, inject_faults, to_json
-from .recording import Recording
 
 __all__ = [
     "DEVICE_MAX_FRAME_BYTES",

@@ -21,11 +21,11 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from detector.recording import Recording, RecordingError, load_recording
 from detector.topics import DEFAULT_PREFIX, is_valid_id, is_valid_prefix
 
 from .network import Faults
 from .publish import BedStats, Publisher, VirtualBed
-from .recording import Recording, RecordingError, load_recording
 
 __all__ = ["main"]
 

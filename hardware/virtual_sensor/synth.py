@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from detector.recording import Recording
+
 from . import movements, people, refs
 from .frontend import FrontEnd, apply_front_end, highpass
-from .recording import Recording
 from .scenarios import Scenario, preset
 from .timeline import PlannedEvent, Timeline, build_timeline
 from .truth import build_truth

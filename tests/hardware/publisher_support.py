@@ -21,8 +21,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from detector.protocol import Frame, FrameError, decode_frame
+from detector.recording import Recording
 from hardware.virtual_sensor.network import Message
-from hardware.virtual_sensor.recording import Recording
 
 ROOT = Path(__file__).resolve().parents[2]
 FS = 250.0

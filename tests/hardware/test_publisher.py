@@ -23,10 +23,10 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from detector.recording import Recording, save_recording
 from hardware.mqtt import find_mosquitto, start_local_broker
 from hardware.virtual_sensor.publish import Publisher, VirtualBed
 from hardware.virtual_sensor.publish_cli import main as cli_main
-from hardware.virtual_sensor.recording import Recording, save_recording
 from tests.hardware.publisher_support import (
     ROOT,
     TIMEOUT,

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from detector.protocol import Frame, FrameError, FrameErrorReason, FrameFlags, decode_frame
+from detector.recording import Recording
 from detector.sequence import FrameClass, SequenceTracker
 from hardware.virtual_sensor.network import Faults, Message
 from hardware.virtual_sensor.publish import VirtualBed
-from hardware.virtual_sensor.recording import Recording
 from tests.hardware.publisher_support import (
     FS,
     START,

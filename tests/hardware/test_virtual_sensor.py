@@ -17,9 +17,9 @@ import pytest
 from scipy import signal
 
 from detector.plm import find_plm_series
+from detector.recording import load_recording, save_recording, truth_path
 from hardware.virtual_sensor import frontend, physiology, refs
 from hardware.virtual_sensor.__main__ import main
-from hardware.virtual_sensor.recording import load_recording, save_recording, truth_path
 from hardware.virtual_sensor.scenarios import PRESETS, Scenario, preset
 from hardware.virtual_sensor.synth import Synthesis, generate, synthesize
 from hardware.virtual_sensor.timeline import Timeline, build_timeline
