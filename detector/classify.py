@@ -13,6 +13,8 @@ def classify(
     amplitude: float,
     since_wake_s: float | None,
     config: DetectorConfig,
+    *,
+    clipped: bool = False,
 ) -> EventType:
     """Class of one movement.
 
@@ -27,6 +29,10 @@ def classify(
         when there was none.
     config : DetectorConfig
         Thresholds.
+    clipped : bool, optional
+        Whether the sensor clipped during the movement. Clipping flattens the peak, so the
+        amplitude is only a lower bound: a clipped jerk needs ``clipped_hypnic_fraction`` of the
+        hypnic threshold.
 
     Returns
     -------
@@ -44,11 +50,14 @@ def classify(
     'hypnic_jerk'
     >>> classify(0.4, 60.0, None, cfg).value
     'twitch'
+    >>> classify(0.4, 12.0, 120.0, cfg).value, classify(0.4, 12.0, 120.0, cfg, clipped=True).value
+    ('twitch', 'hypnic_jerk')
     """
     if duration_s > config.gross_min_s:
         return EventType.GROSS_MOVEMENT
+    hypnic_min = config.hypnic_min_ratio * (config.clipped_hypnic_fraction if clipped else 1.0)
     if (
-        amplitude >= config.hypnic_min_ratio
+        amplitude >= hypnic_min
         and duration_s <= config.hypnic_max_s
         and since_wake_s is not None
         and since_wake_s <= config.hypnic_window_s

@@ -65,6 +65,8 @@ class DetectorConfig:
         Smallest peak (times the heartbeat level) of a hypnic jerk.
     hypnic_max_s : float
         Longest hypnic jerk.
+    clipped_hypnic_fraction : float
+        Share of ``hypnic_min_ratio`` a clipped jerk needs (its amplitude is a lower bound).
     hypnic_window_s : float
         A jerk counts as hypnic within this time after getting into bed or after a wake period.
     clip_level : int
@@ -110,6 +112,7 @@ class DetectorConfig:
     hypnic_min_ratio: float = 20.0
     hypnic_max_s: float = 0.8
     hypnic_window_s: float = 1800.0
+    clipped_hypnic_fraction: float = 0.5
     clip_level: int = 32000
     sensor_highpass_hz: float = 0.5
     gap_reset_s: float = 0.5

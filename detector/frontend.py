@@ -4,7 +4,8 @@ The front end turns raw samples into *ticks*, short fixed blocks of ``tick_sampl
 20 ms) on the absolute sample grid. Per tick and channel it reports
 
 * ``envelope``: the peak absolute value of the movement band-pass in that tick,
-* ``clipped``: whether any raw sample sat on an ADC rail.
+* ``clipped``: whether any raw sample sat on an ADC rail: at or beyond ``clip_level`` (the int16
+  rails), or on the flat top of a narrower ADC's rail (see :mod:`detector.rails`).
 
 The band-pass is a difference of two centred boxcars (short ``tick_samples`` long, long
 ``long_samples`` long) computed from an integer running sum. Everything is integer arithmetic, so
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .rails import rail_flags
 from .rolling import group_max
 
 __all__ = ["FrontEnd", "FrontEndDesign", "Ticks"]
@@ -131,7 +133,10 @@ class FrontEnd:
 
     __slots__ = (
         "_clip",
+        "_high",
         "_history",
+        "_history_rail",
+        "_low",
         "_pending",
         "_pending_sums",
         "_ticks_done",
@@ -148,6 +153,10 @@ class FrontEnd:
         self._pending_sums: IntArray = np.zeros((0, channels), np.int64)
         self._clip: BoolArray = np.zeros((0, channels), np.bool_)
         self._ticks_done = 0
+        # extremes of every sample so far, and narrow-ADC rail flags of the history (None: none)
+        self._high: npt.NDArray[np.int32] = np.full(channels, np.iinfo(np.int32).min, np.int32)
+        self._low: npt.NDArray[np.int32] = np.full(channels, np.iinfo(np.int32).max, np.int32)
+        self._history_rail: BoolArray | None = None
 
     @property
     def last_sample(self) -> npt.NDArray[np.int16] | None:
@@ -159,10 +168,13 @@ class FrontEnd:
         d = self.design
         long_n, short_n = d.long_samples, d.tick_samples
         first_tick = self._ticks_done
-        raw = np.concatenate([self._history, samples.astype(np.int16, copy=False)])
+        new = samples.astype(np.int16, copy=False)
+        raw = np.concatenate([self._history, new])
+        on_rail = self._on_rail(new, raw)
         produced = len(raw) - long_n + 1  # band samples this buffer completes (all new)
         if produced <= 0:
             self._history = raw
+            self._history_rail = on_rail
             return self._empty(first_tick)
         # Band sample j uses raw[j : j + long_n]; the short boxcar sits in its middle.
         offset = (long_n - short_n) // 2
@@ -187,22 +199,24 @@ class FrontEnd:
         band[p:, c:] = short_sum - 2 * ext[k : k + produced] + ext[:produced]
         clip = np.empty((p + produced, c), np.bool_)
         clip[:p] = self._clip
-        if raw.max() >= d.clip_level or raw.min() <= -d.clip_level:
-            rails = _running_sum(np.abs(raw.astype(np.int32)) >= d.clip_level)
+        if on_rail is None:
+            clip[p:] = False
+        else:
+            rails = _running_sum(on_rail)
             np.greater(
                 rails[offset + short_n : offset + short_n + produced]
                 - rails[offset : offset + produced],
                 0,
                 out=clip[p:],
             )
-        else:
-            clip[p:] = False
         # Raw sums of each tick's own short window (the slow band's input).
         first_start = (short_n - p) % short_n  # first tick start among the new samples
         sums = short_sum[first_start::short_n].astype(np.int64)
         if p:
             sums = np.concatenate([self._pending_sums, sums])
         self._history = raw[produced:].copy()
+        kept = None if on_rail is None else on_rail[produced:]
+        self._history_rail = kept.copy() if kept is not None and kept.any() else None
         whole = len(band) // short_n * short_n
         ticks = whole // short_n
         self._pending = band[whole:].copy()
@@ -214,6 +228,22 @@ class FrontEnd:
         clipped = group_max(clip[:whole], short_n)
         self._ticks_done += ticks
         return Ticks(first_tick, env, clipped, sums[:ticks].copy())
+
+    def _on_rail(self, new: npt.NDArray[np.int16], raw: npt.NDArray[np.int16]) -> BoolArray | None:
+        """Per raw sample (history, then ``new``): on an ADC rail; None when none is."""
+        new_rail, self._high, self._low = rail_flags(new, self._history, self._high, self._low)
+        on_rail = None
+        if new_rail is not None or self._history_rail is not None:
+            on_rail = np.zeros(raw.shape, np.bool_)
+            if self._history_rail is not None:
+                on_rail[: len(self._history)] = self._history_rail
+            if new_rail is not None:
+                on_rail[len(self._history) :] = new_rail
+        level = self.design.clip_level
+        if len(raw) and (raw.max() >= level or raw.min() <= -level):
+            beyond = np.abs(raw.astype(np.int32)) >= level
+            on_rail = beyond if on_rail is None else on_rail | beyond
+        return on_rail
 
     def _empty(self, first: int) -> Ticks:
         empty = np.zeros((0, self.channels), np.int64)

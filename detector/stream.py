@@ -260,7 +260,13 @@ class Stream:
         elif self._in_bed_since is not None:
             since_wake = (onset - self._in_bed_since) / self.fs_hz
         amplitude = max(movement.peaks[0], self.config.slow_amplitude_scale * movement.peaks[2])
-        kind = classify(duration / self.fs_hz, amplitude, since_wake, self.config)
+        kind = classify(
+            duration / self.fs_hz,
+            amplitude,
+            since_wake,
+            self.config,
+            clipped=movement.clipped_ticks > 0,
+        )
         if kind is EventType.GROSS_MOVEMENT:
             self._last_wake_end = onset + duration
         event = Event(

@@ -1,0 +1,90 @@
+"""Clipping at the rails of ADCs narrower than the int16 samples that carry them.
+
+A 12-bit ADC (the ESP32's own, for instance) delivers values in -2048..2047 (or 0..4095), so a
+clipped movement sits on 2047, not on the int16 rail. A sample counts as clipped at such a rail
+when
+
+* its value is the top (or bottom) code of a common ADC width (8, 10, 12 or 14 bits, signed or
+  unsigned),
+* it repeats for at least three samples in a row (a flat top), and
+* no earlier sample of the stream went beyond it (a rail is the extreme of the signal).
+
+The last condition keeps a wide-range signal that merely passes through 2047 from counting. The
+flags depend only on the samples seen so far: the caller carries the running extremes and the
+last two samples, so any chunking gives the same flags.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["HIGH_RAILS", "LOW_RAILS", "RUN", "rail_flags"]
+
+_WIDTHS = (8, 10, 12, 14)
+HIGH_RAILS = np.array(sorted({2 ** (b - 1) - 1 for b in _WIDTHS} | {2**b - 1 for b in _WIDTHS}))
+LOW_RAILS = np.array(sorted(-(2 ** (b - 1)) for b in _WIDTHS))
+RUN = 3  # samples in a row on the rail
+
+IntArray = npt.NDArray[np.int32]
+
+
+def rail_flags(
+    samples: npt.NDArray[np.int16],
+    previous: npt.NDArray[np.int16],
+    high: IntArray,
+    low: IntArray,
+) -> tuple[npt.NDArray[np.bool_] | None, IntArray, IntArray]:
+    """Flag samples sitting on a narrow ADC's rail.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        New raw samples, shape ``(n, channels)``.
+    previous : numpy.ndarray
+        Up to the last ``RUN - 1`` samples before them (fewer at the start of the stream).
+    high, low : numpy.ndarray
+        Per channel, the largest and smallest value seen before ``samples``.
+
+    Returns
+    -------
+    flags : numpy.ndarray or None
+        bool ``(n, channels)``, or None when no sample is flagged (the common case, cheap).
+    high, low : numpy.ndarray
+        The extremes including ``samples``.
+
+    Examples
+    --------
+    >>> x = np.array([[5], [2047], [2047], [2047], [2047], [3]], np.int16)
+    >>> flags, high, low = rail_flags(x, x[:0], np.array([-99], np.int32), np.array([99], np.int32))
+    >>> flags[:, 0].tolist(), int(high[0]), int(low[0])
+    ([False, False, False, True, True, False], 2047, 3)
+    """
+    if len(samples) == 0:
+        return None, high, low
+    top = samples.max(axis=0).astype(np.int32)
+    bottom = samples.min(axis=0).astype(np.int32)
+    new_high = np.maximum(high, top)
+    new_low = np.minimum(low, bottom)
+    maybe = (np.isin(top, HIGH_RAILS) & (top >= high)) | (
+        np.isin(bottom, LOW_RAILS) & (bottom <= low)
+    )
+    if not maybe.any():
+        return None, new_high, new_low
+    tail = previous[len(previous) - min(len(previous), RUN - 1) :].astype(np.int32)
+    # Before the stream's first sample: distinct values no int16 sample can equal.
+    missing = np.arange(RUN - 1 - len(tail), dtype=np.int32)[:, np.newaxis] + 2**20
+    context = np.concatenate(
+        [np.broadcast_to(missing, (len(missing), samples.shape[1])), tail, samples]
+    )
+    lead, n = RUN - 1, len(samples)
+    value = context[lead:]
+    repeated = np.ones(samples.shape, np.bool_)
+    for back in range(1, RUN):
+        repeated &= value == context[lead - back : lead - back + n]
+    running_high = np.maximum.accumulate(np.vstack([high[np.newaxis], value]), axis=0)[1:]
+    running_low = np.minimum.accumulate(np.vstack([low[np.newaxis], value]), axis=0)[1:]
+    on_high = (value == running_high) & np.isin(value, HIGH_RAILS)
+    on_low = (value == running_low) & np.isin(value, LOW_RAILS)
+    flags = repeated & (on_high | on_low)
+    return (flags if flags.any() else None), new_high, new_low
