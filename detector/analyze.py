@@ -17,7 +17,7 @@ from .config import DetectorConfig
 from .events import BedInterval, Event
 from .night import NightSummary, summarize
 from .plm import PlmSeries
-from .stream import Stream
+from .stream import Stream, StreamOutput
 
 __all__ = ["AnalysisResult", "analyze"]
 
@@ -84,13 +84,18 @@ def analyze(
         raise ValueError(f"samples of shape {data.shape} do not match {len(channels)} channels")
     stream = Stream(fs_hz, tuple(channels), config=config)
     events: list[Event] = []
+    series: list[PlmSeries] = []
+    in_bed: list[BedInterval] = []
+
+    def keep(out: StreamOutput) -> None:
+        events.extend(out.events)
+        series.extend(out.series)
+        in_bed.extend(out.bed_intervals)
+
     n = len(data)
     for start in range(0, n, chunk_samples):
-        events += stream.feed(data[start : start + chunk_samples]).events
+        keep(stream.feed(data[start : start + chunk_samples]))
         if progress is not None:
             progress(min(1.0, (start + chunk_samples) / n))
-    events += stream.finish().events
-    series = list(stream.series)
-    return AnalysisResult(
-        events, series, list(stream.bed_intervals), summarize(events, series, stream.bed_intervals)
-    )
+    keep(stream.finish())
+    return AnalysisResult(events, series, in_bed, summarize(events, series, in_bed))

@@ -16,9 +16,12 @@ flags.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
+from .carry import Carried
 from .rolling import window_max
 
 __all__ = ["BeatTracker"]
@@ -74,6 +77,16 @@ class BeatTracker:
         self._lookback: npt.NDArray[np.float32] = np.zeros(radius, np.float32)
         self._last_beat: int | None = None
         self._intervals: list[int] = []
+
+    def carry(self) -> Carried:
+        """Return the state that changes with the data (see :mod:`detector.carry`)."""
+        return [self._lookback], (self._last_beat, tuple(self._intervals))
+
+    def resume(self, arrays: list[Any], scalars: tuple[Any, ...]) -> None:
+        """Take back what :meth:`carry` gave."""
+        (self._lookback,) = arrays
+        self._last_beat, intervals = scalars
+        self._intervals = list(intervals)
 
     def flags(self, first_tick: int, fast: FloatArray, floor: FloatArray) -> npt.NDArray[np.bool_]:
         """Flag off-rhythm peaks.

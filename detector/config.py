@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from .plm import PlmRules
 
@@ -120,6 +121,16 @@ class DetectorConfig:
     presence_exit_s: float = 30.0
     plm: PlmRules = field(default_factory=PlmRules.wasm)
 
+    def __reduce__(self) -> tuple[Any, tuple[tuple[tuple[str, Any], ...]]]:
+        """Pickle only the parameters that differ from the defaults (a bed's state stays small)."""
+        default = _defaults()
+        changed = tuple(
+            (f.name, getattr(self, f.name))
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        )
+        return _from_changes, (changed,)
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
@@ -140,3 +151,12 @@ class DetectorConfig:
     def blanking_s(self) -> float:
         """Time after clipping during which the sensor recovers (three RC time constants)."""
         return 3.0 / (2.0 * math.pi * self.sensor_highpass_hz)
+
+
+def _defaults() -> DetectorConfig:
+    return DetectorConfig()
+
+
+def _from_changes(changed: tuple[tuple[str, Any], ...]) -> DetectorConfig:
+    """Rebuild a pickled configuration (see :meth:`DetectorConfig.__reduce__`)."""
+    return DetectorConfig(**dict(changed))

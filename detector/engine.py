@@ -9,12 +9,16 @@ the same samples yields the same output.
 
 from __future__ import annotations
 
+import pickle
+import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from .beats import BeatTracker
+from .carry import Carried, from_bfloat16, pack_arrays, to_bfloat16, unpack_arrays
 from .config import DetectorConfig
 from .frontend import FrontEnd, FrontEndDesign
 from .levels import BlockLevels
@@ -122,12 +126,12 @@ class Engine:
             max(1, round(config.presence_exit_s / config.block_s)),
             round(60.0 * tick_hz),
         )
-        # Carried state, stored compactly (envelopes fit int32): the ticks of an unfinished
-        # 0.1 s group, and the 0.1 s maxima of the unfinished block.
-        self._dec_part: npt.NDArray[np.int32] = np.zeros((0, 3 * channels), np.int32)
-        self._block_dec: npt.NDArray[np.int32] = np.zeros((0, 3 * channels), np.int32)
+        # Carried state, as bfloat16 codes (block statistics need two significant digits): the
+        # ticks of an unfinished 0.1 s group, and the 0.1 s maxima of the unfinished block.
+        self._dec_part: npt.NDArray[np.uint16] = np.zeros((0, 3 * channels), np.uint16)
+        self._block_dec: npt.NDArray[np.uint16] = np.zeros((0, 3 * channels), np.uint16)
         dec_rows = _PERIODICITY_BLOCKS * block_ticks // _DECIMATE_TICKS
-        self._dec_hist: npt.NDArray[np.int32] = np.zeros((dec_rows, channels), np.int32)
+        self._dec_hist: npt.NDArray[np.uint16] = np.zeros((dec_rows, channels), np.uint16)
         radius = max(1, round(config.beat_peak_radius_s * tick_hz))
         self._beats = BeatTracker(
             radius,
@@ -137,13 +141,58 @@ class Engine:
             min_peak=config.beat_min_ratio,
             ceiling=config.on_ratio,
         )
-        # Ticks held back until the beat tracker has seen ``radius`` ticks past them:
-        # columns fast, high, slow, channel, clipped, floor.
-        self._held: npt.NDArray[np.float64] = np.zeros((0, 6))
+        # Ticks held back until the beat tracker has seen ``radius`` ticks past them (columns
+        # fast, high, slow, channel, clipped, floor), in float32: the segmenter rounds its ratios
+        # to float32 anyway, and this halves the carried state.
+        self._held: npt.NDArray[np.float32] = np.zeros((0, 6), np.float32)
         self._evidence_queue: list[tuple[int, Evidence]] = []  # (block, evidence) not yet merged
         # Opening threshold of each envelope column (fast, high, slow bands; channels within).
         self._opening = np.repeat(
             [config.on_ratio, config.high_on_ratio, config.slow_on_ratio], channels
+        )
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        """Pickle only what changes with the data; the rest is rebuilt from the parameters."""
+        parts = [stage.carry() for stage in self._stages()]
+        parts.append(
+            (
+                [self._dec_part, self._block_dec, self._dec_hist, self._held],
+                tuple((block, ev.value) for block, ev in self._evidence_queue),
+            )
+        )
+        arrays = pack_arrays([a for part_arrays, _ in parts for a in part_arrays])
+        counts = tuple(len(part_arrays) for part_arrays, _ in parts)
+        scalars = tuple(part_scalars for _, part_scalars in parts)
+        # Compressed: the carried buffers are mostly small integers and repeated float32 values.
+        carried = zlib.compress(pickle.dumps((counts, scalars, arrays), pickle.HIGHEST_PROTOCOL))
+        return (self.design.fs_hz, self.channels, self.config, carried)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        fs_hz, channels, config, carried = state
+        self.__init__(fs_hz, channels, config)  # type: ignore[misc]
+        counts, scalars, packed = pickle.loads(zlib.decompress(carried))  # noqa: S301 - our own
+        arrays = unpack_arrays(packed)
+        start = 0
+        own: Carried = ([], ())
+        for i, (count, part_scalars) in enumerate(zip(counts, scalars, strict=True)):
+            part: Carried = (arrays[start : start + count], part_scalars)
+            start += count
+            if i < len(self._stages()):
+                self._stages()[i].resume(*part)
+            else:
+                own = part
+        self._dec_part, self._block_dec, self._dec_hist, self._held = own[0]
+        self._evidence_queue = [(block, Evidence(value)) for block, value in own[1]]
+
+    def _stages(self) -> tuple[Any, ...]:
+        """Return the stateful stages, in a fixed order (for pickling)."""
+        return (
+            self.frontend,
+            self.slowband,
+            self._levels,
+            self._beats,
+            self._segmenter,
+            self._presence,
         )
 
     @property
@@ -172,15 +221,18 @@ class Engine:
         # 0.1 s maxima, then whole blocks of them (all on the absolute tick grid).
         block_start = ticks.first - len(self._dec_part) - len(self._block_dec) * _DECIMATE_TICKS
         block0 = block_start // bt
-        grouped = np.concatenate([self._dec_part.astype(np.int64), ticks.envelope])
+        # On bfloat16 codes, which sort like the (non-negative) envelopes they stand for.
+        codes = to_bfloat16(ticks.envelope.astype(np.float32))
+        grouped = np.concatenate([self._dec_part, codes])
         groups = len(grouped) // _DECIMATE_TICKS
         columns = grouped.shape[1]
         dec = group_max(grouped[: groups * _DECIMATE_TICKS], _DECIMATE_TICKS)
-        self._dec_part = grouped[groups * _DECIMATE_TICKS :].astype(np.int32)
-        pending = np.concatenate([self._block_dec.astype(np.int64), dec])
+        self._dec_part = grouped[groups * _DECIMATE_TICKS :].copy()
+        pending = np.concatenate([self._block_dec, dec])
         complete = len(pending) // per_block
-        blocks = pending[: complete * per_block].reshape(complete, per_block, columns)
-        self._block_dec = pending[complete * per_block :].astype(np.int32)
+        block_codes = pending[: complete * per_block].reshape(complete, per_block, columns)
+        blocks = from_bfloat16(block_codes).astype(np.int64)  # whole numbers, exactly
+        self._block_dec = pending[complete * per_block :].copy()
         beat, floor = self._levels.advance(blocks)
         evidence = self._evidence(blocks, beat[:-1]) if complete else []
         tick_index = ticks.first + np.arange(n)
@@ -204,7 +256,7 @@ class Engine:
                 row_max(floor_ratio),
             ]
         )
-        held = np.concatenate([self._held, fresh])
+        held = np.concatenate([self._held, fresh.astype(np.float32)])
         first = ticks.first - len(self._held)
         radius = self._beats.radius
         judged_n = max(0, len(held) - radius)
@@ -262,13 +314,13 @@ class Engine:
                 np.iinfo(np.int64).max // 4,
                 2.0 * np.where(np.isnan(fast_beat), 0.0, fast_beat),
             )
-        dec = np.minimum(blocks[:, :, :c], cap.astype(np.int64)[:, np.newaxis, :]).reshape(
-            k * per_block, c
-        )
-        series = np.concatenate([self._dec_hist.astype(np.int64), dec])
+        capped = np.minimum(blocks[:, :, :c], cap.astype(np.int64)[:, np.newaxis, :])
+        codes = to_bfloat16(capped.reshape(k * per_block, c).astype(np.float32))
+        series = np.concatenate([self._dec_hist, codes])
         rows = len(self._dec_hist)
-        self._dec_hist = series[-rows:].astype(np.int32)
-        view = windows(series, rows)[per_block::per_block]  # (k, rows, c)
+        self._dec_hist = series[-rows:].copy()
+        history = from_bfloat16(series).astype(np.int64)  # whole numbers, exactly
+        view = windows(history, rows)[per_block::per_block]  # (k, rows, c)
         tick_hz = self.design.tick_hz
         lo = max(1, int(0.4 * tick_hz / _DECIMATE_TICKS))
         hi = int(np.ceil(_MAX_BEAT_S * tick_hz / _DECIMATE_TICKS))

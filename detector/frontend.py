@@ -18,11 +18,13 @@ spans 20 ms, which puts transfer zeros on 50 Hz mains hum and its harmonics; the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .rails import rail_flags
+from .carry import Carried
+from .rails import START_HIGH, START_LOW, rail_flags
 from .rolling import group_max
 
 __all__ = ["FrontEnd", "FrontEndDesign", "Ticks"]
@@ -154,9 +156,26 @@ class FrontEnd:
         self._clip: BoolArray = np.zeros((0, channels), np.bool_)
         self._ticks_done = 0
         # extremes of every sample so far, and narrow-ADC rail flags of the history (None: none)
-        self._high: npt.NDArray[np.int32] = np.full(channels, np.iinfo(np.int32).min, np.int32)
-        self._low: npt.NDArray[np.int32] = np.full(channels, np.iinfo(np.int32).max, np.int32)
+        self._high, self._low = START_HIGH, START_LOW
         self._history_rail: BoolArray | None = None
+
+    def carry(self) -> Carried:
+        """Return the state that changes with the data (see :mod:`detector.carry`)."""
+        arrays: list[npt.NDArray[Any]] = [
+            self._history,
+            self._pending,
+            self._pending_sums,
+            self._clip,
+        ]
+        if self._history_rail is not None:
+            arrays.append(self._history_rail)
+        return arrays, (self._ticks_done, self._high, self._low)
+
+    def resume(self, arrays: list[Any], scalars: tuple[Any, ...]) -> None:
+        """Take back what :meth:`carry` gave."""
+        self._history, self._pending, self._pending_sums, self._clip = arrays[:4]
+        self._history_rail = arrays[4] if len(arrays) > 4 else None
+        self._ticks_done, self._high, self._low = scalars
 
     @property
     def last_sample(self) -> npt.NDArray[np.int16] | None:

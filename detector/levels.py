@@ -15,9 +15,12 @@ blocks at once) and the streaming path (one block at a time) give bit-identical 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
+from .carry import NAN_CODE, Carried, from_bfloat16, to_bfloat16
 from .rolling import windows
 
 __all__ = ["BlockLevels", "robust_levels"]
@@ -123,14 +126,24 @@ class BlockLevels:
         self.reset_blocks = reset_blocks
         self.columns = columns
         # rows: oldest .. newest finished block; the peak of every column, then the floor of the
-        # first ``floor_columns`` columns
-        self._hist: npt.NDArray[np.float32] = np.full(
-            (window_blocks, columns + self.floor_columns), np.nan, np.float32
+        # first ``floor_columns`` columns, as bfloat16 codes (see :func:`to_bfloat16`)
+        self._hist: npt.NDArray[np.uint16] = np.full(
+            (window_blocks, columns + self.floor_columns), NAN_CODE, np.uint16
         )
         self._run = 0
         self._calm = 0  # calm blocks since a long disturbance, waiting for it to subside
         self._run_max: npt.NDArray[np.float32] = np.zeros(columns, np.float32)
         self._current: FloatArray | None = None
+
+    def carry(self) -> Carried:
+        """Return the state that changes with the data (current levels are recomputed on resume)."""
+        return [self._hist, self._run_max], (self._run, self._calm)
+
+    def resume(self, arrays: list[Any], scalars: tuple[Any, ...]) -> None:
+        """Take back what :meth:`carry` gave."""
+        self._hist, self._run_max = arrays
+        self._run, self._calm = scalars
+        self._current = None
 
     def advance(self, blocks: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
         """Fold finished blocks in; return the levels in force *before* each of them and after.
@@ -151,12 +164,14 @@ class BlockLevels:
         if k == 0 and self._current is not None:
             return self._current[np.newaxis, 0], self._current[np.newaxis, 1]
         cols, fc = self.columns, self.floor_columns
-        stats = np.empty((k, cols + fc), np.float32)
+        stats: npt.NDArray[np.float32] = np.empty((k, cols + fc), np.float32)
         if k:
             stats[:, :cols] = blocks.max(axis=1)
             ordered = np.sort(blocks[:, :, :fc], axis=1)
             rows = blocks.shape[1]
             stats[:, cols:] = (ordered[:, (rows - 1) // 2] + ordered[:, rows // 2]) / 2
+        codes = to_bfloat16(stats)
+        stats = from_bfloat16(codes)  # the values the history will hold
         parts = []
         start = 0
         while True:
@@ -164,12 +179,12 @@ class BlockLevels:
             levels = self._levels(stats[start:], cached)
             reset_at = self._find_reset(stats[start:, :cols], levels[:-1, 0])
             if reset_at is None:
-                self._append(stats[start:])
+                self._append(codes[start:])
                 parts.append(levels)
                 break
             parts.append(levels[: reset_at + 1])
-            self._hist[:] = np.nan
-            self._append(stats[start + reset_at : start + reset_at + 1])
+            self._hist[:] = NAN_CODE
+            self._append(codes[start + reset_at : start + reset_at + 1])
             start += reset_at + 1
         out = np.concatenate(parts)
         self._current = out[-1].copy()  # levels in force until the next block finishes
@@ -186,7 +201,7 @@ class BlockLevels:
         if cached is not None and k == 0:
             return cached[np.newaxis]
         skip = 0 if cached is None else 1
-        series = np.concatenate([self._hist[skip:], stats]).astype(np.float64)
+        series = np.concatenate([from_bfloat16(self._hist[skip:]), stats]).astype(np.float64)
         view = windows(series, self.window_blocks)  # (k + 1 - skip, W, cols + fc)
         robust = robust_levels(view)
         levels = np.full((k + 1 - skip, 2, cols), np.nan)
@@ -223,6 +238,6 @@ class BlockLevels:
                 self._calm += 1
         return None
 
-    def _append(self, stats: npt.NDArray[np.float32]) -> None:
-        series = np.concatenate([self._hist, stats])
+    def _append(self, codes: npt.NDArray[np.uint16]) -> None:
+        series = np.concatenate([self._hist, codes])
         self._hist = np.ascontiguousarray(series[-self.window_blocks :])

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from .carry import Carried
 
 __all__ = ["Evidence", "Presence", "PresenceChange", "periodicity"]
 
@@ -129,6 +132,31 @@ class Presence:
         self._last_move: tuple[int, int] | None = (
             None  # (first, last) tick of the latest gross move
         )
+
+    def carry(self) -> Carried:
+        """Return the state that changes with the data (see :mod:`detector.carry`)."""
+        return [], (
+            self.in_bed,
+            self._present_run,
+            self._present_start,
+            self._absent_run,
+            self._ever_absent,
+            self._last_present_end,
+            self._last_move,
+        )
+
+    def resume(self, arrays: list[Any], scalars: tuple[Any, ...]) -> None:
+        """Take back what :meth:`carry` gave."""
+        del arrays  # all scalars
+        (
+            self.in_bed,
+            self._present_run,
+            self._present_start,
+            self._absent_run,
+            self._ever_absent,
+            self._last_present_end,
+            self._last_move,
+        ) = scalars
 
     def resume_in_bed(self) -> None:
         """Start in bed (a restart after a short gap or a sensor reboot with someone in bed)."""

@@ -7,7 +7,8 @@ when
 * its value is the top (or bottom) code of a common ADC width (8, 10, 12 or 14 bits, signed or
   unsigned),
 * it repeats for at least three samples in a row (a flat top), and
-* no earlier sample of the stream went beyond it (a rail is the extreme of the signal).
+* no sample of the stream on any channel went beyond it so far (a rail is the extreme of the
+  signal; the channels share one ADC).
 
 The last condition keeps a wide-range signal that merely passes through 2047 from counting. The
 flags depend only on the samples seen so far: the caller carries the running extremes and the
@@ -19,22 +20,20 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["HIGH_RAILS", "LOW_RAILS", "RUN", "rail_flags"]
+__all__ = ["HIGH_RAILS", "LOW_RAILS", "RUN", "START_HIGH", "START_LOW", "rail_flags"]
 
 _WIDTHS = (8, 10, 12, 14)
 HIGH_RAILS = np.array(sorted({2 ** (b - 1) - 1 for b in _WIDTHS} | {2**b - 1 for b in _WIDTHS}))
 LOW_RAILS = np.array(sorted(-(2 ** (b - 1)) for b in _WIDTHS))
 RUN = 3  # samples in a row on the rail
-
-IntArray = npt.NDArray[np.int32]
+START_HIGH, START_LOW = -(2**15) - 1, 2**15  # extremes before any sample (beyond int16)
+_HIGH_SET = frozenset(HIGH_RAILS.tolist())
+_LOW_SET = frozenset(LOW_RAILS.tolist())
 
 
 def rail_flags(
-    samples: npt.NDArray[np.int16],
-    previous: npt.NDArray[np.int16],
-    high: IntArray,
-    low: IntArray,
-) -> tuple[npt.NDArray[np.bool_] | None, IntArray, IntArray]:
+    samples: npt.NDArray[np.int16], previous: npt.NDArray[np.int16], high: int, low: int
+) -> tuple[npt.NDArray[np.bool_] | None, int, int]:
     """Flag samples sitting on a narrow ADC's rail.
 
     Parameters
@@ -42,49 +41,44 @@ def rail_flags(
     samples : numpy.ndarray
         New raw samples, shape ``(n, channels)``.
     previous : numpy.ndarray
-        Up to the last ``RUN - 1`` samples before them (fewer at the start of the stream).
-    high, low : numpy.ndarray
-        Per channel, the largest and smallest value seen before ``samples``.
+        The samples before them (only the last ``RUN - 1`` are read; fewer at the start).
+    high, low : int
+        The largest and smallest value seen before ``samples``, over all channels (the channels
+        share one ADC).
 
     Returns
     -------
     flags : numpy.ndarray or None
         bool ``(n, channels)``, or None when no sample is flagged (the common case, cheap).
-    high, low : numpy.ndarray
+    high, low : int
         The extremes including ``samples``.
 
     Examples
     --------
     >>> x = np.array([[5], [2047], [2047], [2047], [2047], [3]], np.int16)
-    >>> flags, high, low = rail_flags(x, x[:0], np.array([-99], np.int32), np.array([99], np.int32))
-    >>> flags[:, 0].tolist(), int(high[0]), int(low[0])
+    >>> flags, high, low = rail_flags(x, x[:0], -99, 99)
+    >>> flags[:, 0].tolist(), high, low
     ([False, False, False, True, True, False], 2047, 3)
     """
     if len(samples) == 0:
         return None, high, low
-    top = samples.max(axis=0).astype(np.int32)
-    bottom = samples.min(axis=0).astype(np.int32)
-    new_high = np.maximum(high, top)
-    new_low = np.minimum(low, bottom)
-    maybe = (np.isin(top, HIGH_RAILS) & (top >= high)) | (
-        np.isin(bottom, LOW_RAILS) & (bottom <= low)
-    )
-    if not maybe.any():
+    top, bottom = int(samples.max()), int(samples.min())  # flat reductions: fast
+    new_high, new_low = max(high, top), min(low, bottom)
+    if not ((top >= high and top in _HIGH_SET) or (bottom <= low and bottom in _LOW_SET)):
         return None, new_high, new_low
     tail = previous[len(previous) - min(len(previous), RUN - 1) :].astype(np.int32)
     # Before the stream's first sample: distinct values no int16 sample can equal.
     missing = np.arange(RUN - 1 - len(tail), dtype=np.int32)[:, np.newaxis] + 2**20
-    context = np.concatenate(
-        [np.broadcast_to(missing, (len(missing), samples.shape[1])), tail, samples]
-    )
+    filler = np.broadcast_to(missing, (len(missing), samples.shape[1]))
+    context = np.concatenate([filler, tail, samples])
     lead, n = RUN - 1, len(samples)
     value = context[lead:]
     repeated = np.ones(samples.shape, np.bool_)
     for back in range(1, RUN):
         repeated &= value == context[lead - back : lead - back + n]
-    running_high = np.maximum.accumulate(np.vstack([high[np.newaxis], value]), axis=0)[1:]
-    running_low = np.minimum.accumulate(np.vstack([low[np.newaxis], value]), axis=0)[1:]
-    on_high = (value == running_high) & np.isin(value, HIGH_RAILS)
-    on_low = (value == running_low) & np.isin(value, LOW_RAILS)
+    running_high = np.maximum.accumulate(np.maximum(value.max(axis=1), high))
+    running_low = np.minimum.accumulate(np.minimum(value.min(axis=1), low))
+    on_high = (value == running_high[:, np.newaxis]) & np.isin(value, HIGH_RAILS)
+    on_low = (value == running_low[:, np.newaxis]) & np.isin(value, LOW_RAILS)
     flags = repeated & (on_high | on_low)
     return (flags if flags.any() else None), new_high, new_low

@@ -22,11 +22,12 @@ from __future__ import annotations
 import struct
 from collections import deque
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from .carry import Carried
 from .rolling import row_any
 
 __all__ = ["Movement", "Segmenter", "Thresholds"]
@@ -155,6 +156,28 @@ class Segmenter:
         # the last candidate ticks while no movement is open (its rising edge)
         self._recent: deque[tuple[int, tuple[float, ...]]] = deque(maxlen=_PRE_TICKS)
         self._blank_until = -1
+
+    def carry(self) -> Carried:
+        """Return the state that changes with the data (see :mod:`detector.carry`)."""
+        recent_ticks = np.array([tick for tick, _ in self._recent], np.int64)
+        recent_rows = np.array([row for _, row in self._recent], np.float32).reshape(
+            len(self._recent), len(self.bands)
+        )
+        is_open = self._open is not None
+        open_state = self._open.__getstate__() if self._open is not None else ()
+        return [recent_ticks, recent_rows], (self._blank_until, is_open, open_state)
+
+    def resume(self, arrays: list[Any], scalars: tuple[Any, ...]) -> None:
+        """Take back what :meth:`carry` gave."""
+        recent_ticks, recent_rows = arrays
+        self._recent.clear()
+        for tick, row in zip(recent_ticks.tolist(), recent_rows.tolist(), strict=True):
+            self._recent.append((tick, tuple(row)))
+        self._blank_until, is_open, open_state = scalars
+        self._open = None
+        if is_open:
+            self._open = _Open.__new__(_Open)
+            self._open.__setstate__(open_state)
 
     def process(
         self,

@@ -12,9 +12,12 @@ Integer arithmetic and fixed absolute tick positions: any chunking gives the sam
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
+from .carry import Carried
 from .frontend import Ticks
 from .rolling import window_max
 
@@ -59,6 +62,15 @@ class SlowBand:
         self._sums: npt.NDArray[np.int32] = np.zeros((0, channels), np.int32)
         self._fast: npt.NDArray[np.int32] = np.zeros((0, 2 * channels), np.int32)
         self._clip: npt.NDArray[np.bool_] = np.zeros((0, channels), np.bool_)
+
+    def carry(self) -> Carried:
+        """Return the state that changes with the data (see :mod:`detector.carry`)."""
+        return [self._sums, self._fast, self._clip], (self._first,)
+
+    def resume(self, arrays: list[Any], scalars: tuple[Any, ...]) -> None:
+        """Take back what :meth:`carry` gave."""
+        self._sums, self._fast, self._clip = arrays
+        (self._first,) = scalars
 
     @property
     def next_tick(self) -> int:

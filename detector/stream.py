@@ -8,7 +8,10 @@ ids. The batch :func:`detector.analyze.analyze` runs the very same object over a
 
 from __future__ import annotations
 
+import pickle
+import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +27,7 @@ from .protocol import Frame
 from .segmenter import Movement
 from .sequence import FrameClass, SequenceTracker, SequenceVerdict
 
-__all__ = ["BedChange", "PlmStarted", "Stream", "StreamOutput", "as_int16"]
+__all__ = ["BedChange", "PlmEnded", "PlmStarted", "Stream", "StreamOutput", "as_int16"]
 
 _MAX_PENDING = 16  # movements held while the bed state is still "out"
 
@@ -68,16 +71,41 @@ class PlmStarted:
     series: PlmSeries
 
 
+@dataclass(frozen=True, slots=True)
+class PlmEnded:
+    """A PLM series is over (it ended with its last limb movement)."""
+
+    series: PlmSeries
+
+
+OutputItem = Event | BedChange | BedInterval | PlmStarted | PlmEnded
+
+
 @dataclass(slots=True)
 class StreamOutput:
-    """Everything one step made known, in order."""
+    """Everything one step made known, in order.
 
-    items: list[Event | BedChange | PlmStarted] = field(default_factory=list)
+    The stream keeps no record of the night: finished PLM series (:class:`PlmEnded`) and finished
+    in-bed intervals (:class:`~detector.events.BedInterval`) are handed out here, for the caller
+    to keep, so the per-bed state stays the same size all night.
+    """
+
+    items: list[OutputItem] = field(default_factory=list)
 
     @property
     def events(self) -> list[Event]:
         """Movement events only."""
         return [i for i in self.items if isinstance(i, Event)]
+
+    @property
+    def series(self) -> list[PlmSeries]:
+        """PLM series that ended."""
+        return [i.series for i in self.items if isinstance(i, PlmEnded)]
+
+    @property
+    def bed_intervals(self) -> list[BedInterval]:
+        """In-bed intervals that ended."""
+        return [i for i in self.items if isinstance(i, BedInterval)]
 
 
 class Stream:
@@ -112,12 +140,23 @@ class Stream:
         self.samples_seen = 0  # stream samples fed to the current engine, gaps bridged
         self.segment_start = 0  # stream sample where the current engine started
         self.plm = PlmTracker(self.config.plm)
-        self.series: list[PlmSeries] = []
-        self.bed_intervals: list[BedInterval] = []
         self._in_bed_since: int | None = None
         self._pending: list[Movement] = []
         self._last_wake_end: int | None = None  # stream sample
         self._device_offset = 0  # device sample index minus stream sample index, this boot
+
+    # -- pickling ----------------------------------------------------------------------------
+
+    def __getstate__(self) -> tuple[Engine, bytes]:
+        """Pickle compactly: the engine packs itself; the bookkeeping around it is compressed."""
+        rest = {name: value for name, value in vars(self).items() if name != "engine"}
+        return self.engine, zlib.compress(pickle.dumps(rest, pickle.HIGHEST_PROTOCOL))
+
+    def __setstate__(self, state: tuple[Engine, bytes]) -> None:
+        engine, packed = state
+        rest: dict[str, Any] = pickle.loads(zlib.decompress(packed))  # noqa: S301 - our own
+        vars(self).update(rest)
+        self.engine = engine
 
     # -- feeding -----------------------------------------------------------------------------
 
@@ -176,11 +215,11 @@ class Stream:
         self._consume(self.engine.finish().items, out)
         end = self.segment_start + self.samples_seen
         if self._in_bed_since is not None:
-            self.bed_intervals.append(BedInterval(self._in_bed_since, end, self.fs_hz))
+            out.items.append(BedInterval(self._in_bed_since, end, self.fs_hz))
             self._in_bed_since = None
         closed = self.plm.close()
         if closed is not None:
-            self.series.append(closed)
+            out.items.append(PlmEnded(closed))
         return out
 
     # -- internals ---------------------------------------------------------------------------
@@ -195,7 +234,7 @@ class Stream:
         end = self.segment_start + self.samples_seen
         carry = self._in_bed_since is not None and skip <= self.config.presence_exit_s * self.fs_hz
         if self._in_bed_since is not None and not carry:
-            self.bed_intervals.append(BedInterval(self._in_bed_since, end, self.fs_hz))
+            out.items.append(BedInterval(self._in_bed_since, end, self.fs_hz))
             self._in_bed_since = None
             out.items.append(BedChange(False, end, self.fs_hz))
         self.segment_start = end + skip
@@ -239,7 +278,7 @@ class Stream:
                     self._emit(movement, out)
             self._pending = []
         elif self._in_bed_since is not None:
-            self.bed_intervals.append(BedInterval(self._in_bed_since, sample, self.fs_hz))
+            out.items.append(BedInterval(self._in_bed_since, sample, self.fs_hz))
             self._in_bed_since = None
             out.items.append(BedChange(False, sample, self.fs_hz))
 
@@ -282,6 +321,6 @@ class Stream:
         out.items.append(event)
         update = self.plm.add(event.onset_s, event.duration_s)
         if update.closed is not None:
-            self.series.append(update.closed)
+            out.items.append(PlmEnded(update.closed))
         if update.started is not None:
             out.items.append(PlmStarted(update.started))

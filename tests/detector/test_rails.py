@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.frontend import FrontEnd, FrontEndDesign
-from detector.rails import HIGH_RAILS, LOW_RAILS, RUN, rail_flags
+from detector.rails import HIGH_RAILS, LOW_RAILS, RUN, START_HIGH, START_LOW, rail_flags
 
 
 def oracle(x: np.ndarray) -> np.ndarray:
@@ -17,22 +17,21 @@ def oracle(x: np.ndarray) -> np.ndarray:
         col = x[:, c].astype(int)
         for i in range(RUN - 1, len(col)):
             run = len(set(col[i - RUN + 1 : i + 1].tolist())) == 1
-            high = col[i] in HIGH_RAILS and col[i] >= col[: i + 1].max()
-            low = col[i] in LOW_RAILS and col[i] <= col[: i + 1].min()
+            high = col[i] in HIGH_RAILS and col[i] >= x[: i + 1].max()
+            low = col[i] in LOW_RAILS and col[i] <= x[: i + 1].min()
             flags[i, c] = run and (high or low)
     return flags
 
 
 def chunked(x: np.ndarray, cuts: list[int]) -> np.ndarray:
-    high = np.full(x.shape[1], np.iinfo(np.int32).min, np.int32)
-    low = np.full(x.shape[1], np.iinfo(np.int32).max, np.int32)
+    high, low = START_HIGH, START_LOW
     out, seen = [], x[:0]
     for part in np.split(x, sorted(cuts)):
         flags, high, low = rail_flags(part, seen, high, low)
         out.append(np.zeros(part.shape, bool) if flags is None else flags)
         seen = np.concatenate([seen, part])
-    assert int(high[0]) == int(x[:, 0].max())
-    assert int(low[0]) == int(x[:, 0].min())
+    assert high == int(x.max())
+    assert low == int(x.min())
     return np.concatenate(out)
 
 

@@ -11,9 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detector.analyze import AnalysisResult, analyze
+from detector.events import BedInterval
+from detector.night import summarize
 from detector.protocol import decode_frame, encode_frame
 from detector.recording import Recording
-from detector.stream import Stream
+from detector.stream import BedChange, Stream, StreamOutput
 from hardware.virtual_sensor.synth import generate
 
 
@@ -28,19 +30,17 @@ def reference(night: Recording) -> AnalysisResult:
 
 
 def _chunked(rec: Recording, cuts: list[int]) -> AnalysisResult:
-    events = []
     stream = Stream(rec.fs, rec.channels)
-    for part in np.split(rec.samples, sorted(set(cuts))):
-        events += stream.feed(part).events
-    events += stream.finish().events
-    from detector.night import summarize  # noqa: PLC0415
+    outputs = [stream.feed(part) for part in np.split(rec.samples, sorted(set(cuts)))]
+    return _result([*outputs, stream.finish()])
 
-    return AnalysisResult(
-        events,
-        stream.series,
-        stream.bed_intervals,
-        summarize(events, stream.series, stream.bed_intervals),
-    )
+
+def _result(outputs: list[StreamOutput]) -> AnalysisResult:
+    """What the caller keeps of a night: the stream itself keeps no record of it."""
+    events = [e for out in outputs for e in out.events]
+    series = [s for out in outputs for s in out.series]
+    in_bed = [i for out in outputs for i in out.bed_intervals]
+    return AnalysisResult(events, series, in_bed, summarize(events, series, in_bed))
 
 
 def test_reference_night_has_every_kind_of_output(reference: AnalysisResult) -> None:
@@ -101,13 +101,12 @@ def test_frame_path_matches_batch(night: Recording, frame_samples: int) -> None:
 def test_pickle_mid_night_and_resume(night: Recording, reference: AnalysisResult) -> None:
     stream = Stream(night.fs, night.channels)
     half = len(night.samples) // 2
-    events = stream.feed(night.samples[:half]).events
+    first = stream.feed(night.samples[:half])
     blob = pickle.dumps(stream)
-    assert len(blob) < 16384
+    assert len(blob) <= 4096
     resumed: Stream = pickle.loads(blob)
-    events += resumed.feed(night.samples[half:]).events
-    events += resumed.finish().events
-    assert [e.as_json() for e in events] == [e.as_json() for e in reference.events]
+    result = _result([first, resumed.feed(night.samples[half:]), resumed.finish()])
+    assert result.as_json() == reference.as_json()
 
 
 def test_duplicates_late_frames_and_short_gaps_do_not_crash(night: Recording) -> None:
@@ -122,9 +121,8 @@ def test_duplicates_late_frames_and_short_gaps_do_not_crash(night: Recording) ->
             stream.step(decode_frame(payload))  # duplicate: dropped
         if i > 3 and rng.random() < 0.02:
             stream.step(decode_frame(payloads[i - 3]))  # late: dropped
-    stream.finish()
+    assert stream.finish().bed_intervals
     assert stream.sequence.counts
-    assert stream.bed_intervals
 
 
 def test_reboot_restarts_the_engine(night: Recording) -> None:
@@ -241,10 +239,10 @@ def test_a_gap_or_reboot_in_bed_does_not_get_you_out_of_bed(night: Recording) ->
             night.samples[i * n : (i + 1) * n], seq=i, boot_id=boot, sample0=sample0, fs_hz=night.fs
         )
         items += stream.step(decode_frame(payload)).items
-    stream.finish()
-    changes = [i for i in items if type(i).__name__ == "BedChange"]
+    items += stream.finish().items
+    changes = [i for i in items if isinstance(i, BedChange)]
     assert [c.in_bed for c in changes] == [True]  # got into bed once, never out
-    assert len(stream.bed_intervals) == 1
+    assert sum(isinstance(i, BedInterval) for i in items) == 1
 
 
 def test_event_ids_follow_the_device_not_the_receiver(night: Recording) -> None:
@@ -269,3 +267,16 @@ def test_event_ids_follow_the_device_not_the_receiver(night: Recording) -> None:
     shared = set(early) & set(late)
     assert shared
     assert all(early[d] == late[d] for d in shared)
+
+
+def test_state_stays_small_all_night() -> None:
+    """Pickled every 10 s through a night with gross movements and clipping: at most 4 KiB."""
+    night = generate("full_night", seed=11, minutes=45)
+    stream = Stream(night.fs, night.channels, bed="a-long-bed-name")
+    step = int(night.fs * 10)
+    sizes = []
+    for start in range(0, len(night.samples), step):
+        stream.feed(night.samples[start : start + step])
+        sizes.append(len(pickle.dumps(stream, protocol=pickle.HIGHEST_PROTOCOL)))
+    assert max(sizes) <= 4096
+    assert min(sizes) < max(sizes)  # it is the real state that was measured
