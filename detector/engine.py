@@ -126,9 +126,9 @@ class Engine:
             max(1, round(config.presence_exit_s / config.block_s)),
             round(60.0 * tick_hz),
         )
-        # Carried state, as bfloat16 codes (block statistics need two significant digits): the
-        # ticks of an unfinished 0.1 s group, and the 0.1 s maxima of the unfinished block.
-        self._dec_part: npt.NDArray[np.uint16] = np.zeros((0, 3 * channels), np.uint16)
+        # Carried state: the ticks of an unfinished 0.1 s group; then, as bfloat16 codes (block
+        # statistics need two significant digits), the 0.1 s maxima of the unfinished block.
+        self._dec_part: npt.NDArray[np.int32] = np.zeros((0, 3 * channels), np.int32)
         self._block_dec: npt.NDArray[np.uint16] = np.zeros((0, 3 * channels), np.uint16)
         dec_rows = _PERIODICITY_BLOCKS * block_ticks // _DECIMATE_TICKS
         self._dec_hist: npt.NDArray[np.uint16] = np.zeros((dec_rows, channels), np.uint16)
@@ -221,14 +221,12 @@ class Engine:
         # 0.1 s maxima, then whole blocks of them (all on the absolute tick grid).
         block_start = ticks.first - len(self._dec_part) - len(self._block_dec) * _DECIMATE_TICKS
         block0 = block_start // bt
-        # On bfloat16 codes, which sort like the (non-negative) envelopes they stand for.
-        codes = to_bfloat16(ticks.envelope.astype(np.float32))
-        grouped = np.concatenate([self._dec_part, codes])
+        grouped = np.concatenate([self._dec_part, ticks.envelope.astype(np.int32)])
         groups = len(grouped) // _DECIMATE_TICKS
         columns = grouped.shape[1]
         dec = group_max(grouped[: groups * _DECIMATE_TICKS], _DECIMATE_TICKS)
         self._dec_part = grouped[groups * _DECIMATE_TICKS :].copy()
-        pending = np.concatenate([self._block_dec, dec])
+        pending = np.concatenate([self._block_dec, to_bfloat16(dec.astype(np.float32))])
         complete = len(pending) // per_block
         block_codes = pending[: complete * per_block].reshape(complete, per_block, columns)
         blocks = from_bfloat16(block_codes).astype(np.int64)  # whole numbers, exactly

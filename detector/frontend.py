@@ -244,7 +244,10 @@ class FrontEnd:
         if whole == 0:
             return self._empty(first_tick)
         env = group_max(np.abs(band[:whole]), short_n).astype(np.int64)
-        clipped = group_max(clip[:whole], short_n)
+        if on_rail is None and not clip[:p].any():
+            clipped: BoolArray = np.zeros((ticks, c), np.bool_)  # the common case: no rail
+        else:
+            clipped = group_max(clip[:whole], short_n)
         self._ticks_done += ticks
         return Ticks(first_tick, env, clipped, sums[:ticks].copy())
 

@@ -34,6 +34,7 @@ __all__ = ["Movement", "Segmenter", "Thresholds"]
 
 _MAX_EDGE_TICKS = 64  # candidate ticks remembered per movement for edge refinement
 _PRE_TICKS = 8  # candidate ticks remembered before a movement opens (its rising edge)
+_BULK_TICKS = 512  # candidate ticks looked at per bulk step (bounds the work of a step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,38 @@ class _Open:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Candidate ticks from one position on, with their values (for the bulk path)."""
+
+    first_tick: int
+    idx: npt.NDArray[np.intp]
+    all_ratios: npt.NDArray[np.float64]
+    all_channel: npt.NDArray[np.intp]
+    all_clipped: npt.NDArray[np.bool_]
+    all_openers: npt.NDArray[np.bool_]
+
+    @property
+    def ticks(self) -> npt.NDArray[np.int64]:
+        return self.first_tick + self.idx.astype(np.int64)
+
+    @property
+    def rows(self) -> npt.NDArray[np.float64]:
+        return self.all_ratios[self.idx]
+
+    @property
+    def channel(self) -> npt.NDArray[np.intp]:
+        return self.all_channel[self.idx]
+
+    @property
+    def clipped(self) -> npt.NDArray[np.bool_]:
+        return self.all_clipped[self.idx]
+
+    @property
+    def forced(self) -> npt.NDArray[np.bool_]:
+        return self.all_clipped[self.idx] | self.all_openers[self.idx]
+
+
 class Segmenter:
     """Streaming segmenter for one bed.
 
@@ -137,6 +170,7 @@ class Segmenter:
 
     __slots__ = (
         "_blank_until",
+        "_edge",
         "_off",
         "_on",
         "_open",
@@ -150,6 +184,7 @@ class Segmenter:
         self.bands = bands
         self._on = np.array([b.on for b in bands])
         self._off = np.array([b.off for b in bands])
+        self._edge = np.array([b.edge for b in bands])
         self.merge_gap_ticks = merge_gap_ticks
         self.blanking_ticks = blanking_ticks
         self._open: _Open | None = None
@@ -205,15 +240,22 @@ class Segmenter:
         idx = np.flatnonzero(candidate)
         # Python values in bulk: the loop below runs once per candidate tick.
         rows = [tuple(r) for r in cast(list[list[float]], ratios[idx].tolist())]
-        for i, row, chan, is_clipped, is_opener, opening in zip(
-            cast(list[int], idx.tolist()),
-            rows,
-            cast(list[int], channel[idx].tolist()),
-            cast(list[bool], clipped[idx].tolist()),
-            cast(list[bool], openers[idx].tolist()),
-            cast(list[bool], opens[idx].tolist()),
-            strict=True,
-        ):
+        ticks = cast(list[int], idx.tolist())
+        chans = cast(list[int], channel[idx].tolist())
+        clips = cast(list[bool], clipped[idx].tolist())
+        opener_list = cast(list[bool], openers[idx].tolist())
+        opening_list = cast(list[bool], opens[idx].tolist())
+        j = 0
+        while j < len(ticks):
+            if self._open is not None and len(self._open.edge) >= _MAX_EDGE_TICKS:
+                run = _Run(first_tick, idx[j : j + _BULK_TICKS], ratios, channel, clipped, openers)
+                taken = self._extend_run(self._open, run)
+                if taken:
+                    j += taken
+                    continue
+            i, row, chan = ticks[j], rows[j], chans[j]
+            is_clipped, is_opener, opening = clips[j], opener_list[j], opening_list[j]
+            j += 1
             tick = first_tick + i
             if self._open is not None:
                 self._close_if_quiet(tick, closed)
@@ -229,6 +271,41 @@ class Segmenter:
             self._extend(current, tick, row, chan=chan, is_clipped=is_clipped, forced=forced)
         self._close_if_quiet(first_tick + n, closed)
         return closed
+
+    def _extend_run(self, current: _Open, run: _Run) -> int:
+        """Extend ``current`` over the candidate ticks of ``run`` in bulk; return how many.
+
+        Used once the movement's edge list is full (a long movement): then a tick only updates
+        peaks, channel, counters and the last strong tick, all of which vectorise. Stops before
+        the first tick that would close the movement (the loop in :meth:`process` takes it).
+        """
+        ticks, clip = run.ticks, run.clipped
+        blank = np.maximum.accumulate(
+            np.maximum(np.where(clip, ticks + self.blanking_ticks, -1), self._blank_until)
+        )
+        active_before = np.concatenate([[current.last_active], ticks[:-1]])
+        blank_before = np.concatenate([[self._blank_until], blank[:-1]])
+        closes = ticks - np.maximum(active_before, blank_before) > self.merge_gap_ticks
+        stop = int(np.argmax(closes)) if closes.any() else len(ticks)
+        if stop == 0:
+            return 0
+        rows, forced, clip = run.rows[:stop], run.forced[:stop], clip[:stop]
+        start_peaks = np.array(current.peaks)[np.newaxis]
+        peaks = np.maximum.accumulate(np.concatenate([start_peaks, rows]), axis=0)[1:]
+        strong = ((peaks >= self._on) & (rows >= np.maximum(self._off, self._edge * peaks))).any(1)
+        hits = np.flatnonzero(strong | forced)
+        if len(hits):
+            current.last_strong = int(ticks[hits[-1]])
+        top = rows.max(axis=1)
+        best = int(np.argmax(top))
+        if top[best] > current.channel_ratio:
+            current.channel, current.channel_ratio = int(run.channel[best]), float(top[best])
+        current.peaks = cast(list[float], peaks[-1].tolist())
+        current.last_active = int(ticks[stop - 1])
+        current.clipped_ticks += int(clip.sum())
+        current.flagged_ticks += int((forced & ~clip).sum())
+        self._blank_until = int(blank[stop - 1])
+        return stop
 
     def flush(self, tick: int) -> list[Movement]:
         """Close any open movement at ``tick`` (end of data, gap or reboot)."""
