@@ -197,25 +197,12 @@ class FrontEnd:
             return self._empty(first_tick)
         # Band sample j uses raw[j : j + long_n]; the short boxcar sits in its middle.
         offset = (long_n - short_n) // 2
-        csum = _running_sum(raw)
-        # Windowed sums fit int32 (at most long_samples * 32768), so the band arithmetic runs in
-        # int32: half the memory traffic of int64, still exact.
-        k = d.high_lag
-        # Short boxcar sums from 2k samples before the first band sample (the high band needs them).
-        ext = (
-            csum[offset - 2 * k + short_n : offset + short_n + produced]
-            - csum[offset - 2 * k : offset + produced]
-        ).astype(np.int32)
-        short_sum = ext[2 * k :]
-        long_sum = (csum[long_n:] - csum[:produced]).astype(np.int32)
-        # Fast band in the first columns, high band in the rest, after the pending samples.
         c = self.channels
+        fast, high, short_sum = self._bands(raw, produced, offset)
         p = len(self._pending)
-        band = np.empty((p + produced, 2 * c), np.int32)
-        band[:p] = self._pending
-        np.subtract(long_n * short_sum, short_n * long_sum, out=band[p:, :c])
-        # High band: second difference (lag k) of the short boxcar.
-        band[p:, c:] = short_sum - 2 * ext[k : k + produced] + ext[:produced]
+        if p:  # band samples of the partial tick before
+            fast = np.concatenate([self._pending[:, :c], fast])
+            high = np.concatenate([self._pending[:, c:], high])
         clip = np.empty((p + produced, c), np.bool_)
         clip[:p] = self._clip
         if on_rail is None:
@@ -236,20 +223,52 @@ class FrontEnd:
         self._history = raw[produced:].copy()
         kept = None if on_rail is None else on_rail[produced:]
         self._history_rail = kept.copy() if kept is not None and kept.any() else None
-        whole = len(band) // short_n * short_n
+        whole = len(fast) // short_n * short_n
         ticks = whole // short_n
-        self._pending = band[whole:].copy()
+        self._pending = np.concatenate([fast[whole:], high[whole:]], axis=1)
         self._pending_sums = sums[ticks:].copy()
         self._clip = clip[whole:].copy()
         if whole == 0:
             return self._empty(first_tick)
-        env = group_max(np.abs(band[:whole]), short_n).astype(np.int64)
+        fast_env = group_max(np.abs(fast[:whole], out=fast[:whole]), short_n)
+        high_env = group_max(np.abs(high[:whole], out=high[:whole]), short_n)
+        env = np.concatenate([fast_env, high_env], axis=1).astype(np.int64)
         if on_rail is None and not clip[:p].any():
             clipped: BoolArray = np.zeros((ticks, c), np.bool_)  # the common case: no rail
         else:
             clipped = group_max(clip[:whole], short_n)
         self._ticks_done += ticks
         return Ticks(first_tick, env, clipped, sums[:ticks].copy())
+
+    def _bands(
+        self, raw: npt.NDArray[np.int16], produced: int, offset: int
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """Fast and high band of the ``produced`` new band samples, and their short boxcar sums.
+
+        Prefix sums in int32 wrap around on long buffers, but every windowed sum fits int32 (at
+        most ``long_samples * 32768``) and wrapping subtraction recovers it exactly: exact
+        arithmetic with half the memory traffic of int64. Every array is contiguous (strided
+        writes cost several times more).
+        """
+        d = self.design
+        long_n, short_n, k = d.long_samples, d.tick_samples, d.high_lag
+        csum = np.zeros((len(raw) + 1, self.channels), np.int32)
+        np.cumsum(raw, axis=0, dtype=np.int32, out=csum[1:])
+        # Short boxcar sums from 2k samples before the first band sample (the high band needs them).
+        ext = (
+            csum[offset - 2 * k + short_n : offset + short_n + produced]
+            - csum[offset - 2 * k : offset + produced]
+        )
+        short_sum = ext[2 * k :]
+        long_sum = csum[long_n:] - csum[:produced]
+        fast = short_sum * long_n
+        long_sum *= short_n
+        fast -= long_sum
+        # High band: second difference (lag k) of the short boxcar.
+        high = short_sum - ext[k : k + produced]
+        high -= ext[k : k + produced]
+        high += ext[:produced]
+        return fast, high, short_sum
 
     def _on_rail(self, new: npt.NDArray[np.int16], raw: npt.NDArray[np.int16]) -> BoolArray | None:
         """Per raw sample (history, then ``new``): on an ADC rail; None when none is."""
