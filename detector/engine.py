@@ -33,6 +33,7 @@ _DECIMATE_TICKS = 5  # periodicity works on 0.1 s maxima
 _PERIODIC_MIN = 0.3
 _PERIODICITY_BLOCKS = 4  # window: the current block and three before it
 _MAX_BEAT_S = 1.6  # longest beat interval searched (37.5 bpm)
+_FEW_TICKS = 256  # below this many ticks, reductions beat per-column passes
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,18 +244,8 @@ class Engine:
                 np.where(np.isnan(floor), 0.0, floor)[rows, : self.channels]
                 / usable[rows, : self.channels]
             )
-        c = self.channels
-        fresh = np.column_stack(
-            [
-                row_max(ratio[:, :c]),
-                row_max(ratio[:, c : 2 * c]),
-                row_max(ratio[:, 2 * c :]),
-                self._strongest_channel(ratio),
-                row_any(ticks.clipped),
-                row_max(floor_ratio),
-            ]
-        )
-        held = np.concatenate([self._held, fresh.astype(np.float32)])
+        fresh = self._tick_columns(ratio, ticks.clipped, floor_ratio)
+        held = np.concatenate([self._held, fresh])
         first = ticks.first - len(self._held)
         radius = self._beats.radius
         judged_n = max(0, len(held) - radius)
@@ -270,16 +261,39 @@ class Engine:
         self._evidence_queue += [(block0 + i, ev) for i, ev in enumerate(evidence)]
         return EngineOutput(self._merge(movements, horizon=first + judged))
 
-    def _strongest_channel(self, ratio: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
-        """Channel with the largest ratio in any band, per tick (ties: the first channel)."""
-        c = self.channels
+    def _tick_columns(
+        self,
+        ratio: npt.NDArray[np.float64],
+        clipped: npt.NDArray[np.bool_],
+        floor_ratio: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float32]:
+        """Per tick: the largest ratio of each band, the strongest channel, clipped, floor.
+
+        The channel is the one with the largest ratio in any band (ties: the first). Small
+        inputs (a live frame) take few reductions; large ones (batch) take one element-wise pass
+        per column, which numpy runs much faster on narrow arrays. Both are exact.
+        """
+        n, c = len(ratio), self.channels
+        out = np.empty((n, 6), np.float32)
+        if n <= _FEW_TICKS:
+            by_band = ratio.reshape(n, 3, c)
+            out[:, :3] = by_band.max(axis=2)
+            out[:, 3] = by_band.max(axis=1).argmax(axis=1)
+            out[:, 4] = clipped.any(axis=1)
+            out[:, 5] = floor_ratio.max(axis=1)
+            return out
+        for band in range(3):
+            out[:, band] = row_max(ratio[:, band * c : (band + 1) * c])
         best = row_max(ratio[:, 0::c])
-        channel = np.zeros(len(ratio), np.intp)
+        channel = np.zeros(n, np.intp)
         for k in range(1, c):
             mine = row_max(ratio[:, k::c])
             channel[mine > best] = k
             np.maximum(best, mine, out=best)
-        return channel
+        out[:, 3] = channel
+        out[:, 4] = row_any(clipped)
+        out[:, 5] = row_max(floor_ratio)
+        return out
 
     def finish(self) -> EngineOutput:
         """End of data: flush the look-ahead with a flat tail, then close an open movement.
