@@ -81,21 +81,25 @@ class Receiver:
         if bed.stream is None:
             bed.stream = Stream(frame.fs_hz, ("torso", "legs")[: frame.channels], bed=name)
         for item in bed.stream.step(frame, accepted.verdict).items:
-            bed.events += 1
-            self.lines.put(self._describe(name, bed, item))
+            line = self._describe(name, bed, item)
+            if line is not None:
+                bed.events += 1
+                self.lines.put(line)
 
     @staticmethod
     def _clock(bed: BedState, seconds: float) -> str:
         return dt.datetime.fromtimestamp(bed.start + seconds, dt.UTC).strftime("%H:%M:%S")
 
-    def _describe(self, name: str, bed: BedState, item: object) -> str:
+    def _describe(self, name: str, bed: BedState, item: object) -> str | None:
+        """One line for an event, a bed change or a PLM series start; None for the rest."""
         if isinstance(item, BedChange):
             what = "got into bed" if item.in_bed else "got out of bed"
             return f"  {name} {self._clock(bed, item.time_s)}  {what}"
         if isinstance(item, PlmStarted):
             when = self._clock(bed, item.series.onset)
             return f"  {name} {when}  PLM series started (4 limb movements)"
-        assert isinstance(item, Event)
+        if not isinstance(item, Event):
+            return None  # a finished PLM series or in-bed interval: already told when it began
         return (
             f"  {name} {self._clock(bed, item.onset_s)}  {item.type.value:<15}"
             f"{item.duration_s:6.2f} s {item.amplitude:7.1f}x heartbeat  {item.channel}"

@@ -1,0 +1,132 @@
+"""The asyncio service: many beds on one loop give each bed exactly the batch result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+import pytest
+
+from detector.analyze import analyze
+from detector.protocol import encode_frame
+from detector.recording import Recording
+from detector.service import BedOutput, DetectorService
+from hardware.virtual_sensor.synth import generate
+
+PREFIX = "sleep_myoclonus"
+FRAME = 125
+
+
+@pytest.fixture(scope="module")
+def nights() -> dict[str, Recording]:
+    return {
+        "bedroom": generate("hypnic_onset", seed=21, minutes=6),
+        "guest": generate("plmd", seed=22, minutes=6),
+    }
+
+
+def messages(nights: dict[str, Recording]) -> list[tuple[str, bytes]]:
+    """Both beds' frames interleaved, with their meta and some garbage."""
+    per_bed = []
+    for bed, night in nights.items():
+        n = len(night.samples) // FRAME
+        frames = [
+            (
+                f"{PREFIX}/{bed}/raw",
+                encode_frame(
+                    night.samples[i * FRAME : (i + 1) * FRAME],
+                    seq=i,
+                    boot_id=7,
+                    sample0=i * FRAME,
+                    fs_hz=night.fs,
+                ),
+            )
+            for i in range(n)
+        ]
+        meta = (f"{PREFIX}/{bed}/meta", json.dumps({"channels": list(night.channels)}).encode())
+        per_bed.append([meta, *frames])
+    out = []
+    for i in range(max(map(len, per_bed))):
+        for frames in per_bed:
+            if i < len(frames):
+                out.append(frames[i])
+        if i % 97 == 5:
+            out += [(f"{PREFIX}/bedroom/raw", b"\x00garbage"), ("elsewhere/bedroom/raw", b"x")]
+    return out
+
+
+def events_of(outputs: list[BedOutput], bed: str) -> list[dict[str, object]]:
+    return [e.as_json() for o in outputs if o.bed == bed for e in o.output.events]
+
+
+def batch(night: Recording) -> list[dict[str, object]]:
+    n = len(night.samples) // FRAME * FRAME
+    return [e.as_json() for e in analyze(night.samples[:n], night.fs, night.channels).events]
+
+
+async def test_many_beds_on_one_loop_match_the_batch_result(nights: dict[str, Recording]) -> None:
+    service = DetectorService(PREFIX, queue_size=100_000)
+    outputs: list[BedOutput] = []
+
+    async def sink(result: BedOutput) -> None:
+        outputs.append(result)
+
+    runner = asyncio.create_task(service.run(sink))
+    for topic, payload in messages(nights):
+        assert service.submit(topic, payload)
+    service.stop()
+    await runner
+    outputs += service.finish()
+    for bed, night in nights.items():
+        assert events_of(outputs, bed) == batch(night)
+        assert events_of(outputs, bed)
+    assert service.beds["bedroom"].ingest.stats.error_count > 0
+    assert set(service.beds) == {"bedroom", "guest"}  # other prefixes are ignored
+    assert service.beds["guest"].stream is None  # finished
+
+
+def test_checkpoint_on_one_worker_restore_on_another(nights: dict[str, Recording]) -> None:
+    traffic = messages(nights)
+    half = len(traffic) // 2
+    first, second = DetectorService(PREFIX), DetectorService(PREFIX)
+    outputs = [r for t, p in traffic[:half] if (r := first.handle(t, p)) is not None]
+    for bed in first.beds:
+        second.restore(bed, first.checkpoint(bed))
+    outputs += [r for t, p in traffic[half:] if (r := second.handle(t, p)) is not None]
+    outputs += second.finish()
+    for bed, night in nights.items():
+        assert events_of(outputs, bed) == batch(night)
+    with pytest.raises(ValueError, match="not a checkpoint"):
+        second.restore("guest", first.checkpoint("bedroom"))
+
+
+async def test_a_full_queue_drops_and_counts_and_stop_still_arrives() -> None:
+    service = DetectorService(PREFIX, queue_size=2)
+    assert service.submit(f"{PREFIX}/a/raw", b"1")
+    assert service.submit(f"{PREFIX}/a/raw", b"2")
+    assert not service.submit(f"{PREFIX}/a/raw", b"3")
+    assert service.dropped == 1
+    seen: list[BedOutput] = []
+    service.stop()  # queue full: the stop marker waits for room
+    await asyncio.wait_for(service.run(seen.append), timeout=5)
+    assert seen == []
+    assert service.beds["a"].ingest.stats.error_count == 2
+
+
+def test_a_sensor_that_changes_its_format_starts_a_new_stream() -> None:
+    service = DetectorService(PREFIX)
+    rng = np.random.default_rng(0)
+    samples = rng.integers(-50, 50, (250, 2)).astype(np.int16)
+    topic = f"{PREFIX}/a/raw"
+    service.handle(topic, encode_frame(samples, seq=0, boot_id=1, sample0=0, fs_hz=250.0))
+    service.handle(topic, encode_frame(samples[:, :1], seq=1, boot_id=1, sample0=250, fs_hz=250.0))
+    stream = service.beds["a"].stream
+    assert stream is not None
+    assert stream.channels == ("torso",)
+    service.handle(f"{PREFIX}/a/meta", b"not json")  # ignored
+    service.handle(f"{PREFIX}/a/meta", json.dumps({"channels": ["left", "right"]}).encode())
+    service.handle(topic, encode_frame(samples, seq=2, boot_id=1, sample0=500, fs_hz=250.0))
+    stream = service.beds["a"].stream
+    assert stream is not None
+    assert stream.channels == ("left", "right")
