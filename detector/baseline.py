@@ -75,7 +75,7 @@ def baseline_analyze(
         onset = run[0] * win
         duration = (run[-1] - run[0] + 1) * win
         amplitude = float(peak_ratio[run[0] : run[-1] + 1].max())
-        kind = classify(duration / fs_hz, amplitude, None, config)
+        kind = classify(duration / fs_hz, amplitude, config)
         channel = int(np.argmax(std[run[0] : run[-1] + 1].max(axis=0)))
         events.append(
             Event(

@@ -69,7 +69,9 @@ class DetectorConfig:
     clipped_hypnic_fraction : float
         Share of ``hypnic_min_ratio`` a clipped jerk needs (its amplitude is a lower bound).
     hypnic_window_s : float
-        A jerk counts as hypnic within this time after getting into bed or after a wake period.
+        A jerk counts as hypnic within this time after getting into bed (sleep latency).
+    hypnic_wake_window_s : float
+        ... or within this time after a gross movement in the night (a wake period).
     clip_level : int
         Raw value (absolute) treated as an ADC rail.
     sensor_highpass_hz : float
@@ -113,6 +115,7 @@ class DetectorConfig:
     hypnic_min_ratio: float = 20.0
     hypnic_max_s: float = 0.8
     hypnic_window_s: float = 1800.0
+    hypnic_wake_window_s: float = 900.0
     clipped_hypnic_fraction: float = 0.5
     clip_level: int = 32000
     sensor_highpass_hz: float = 0.5

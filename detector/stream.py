@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .classify import classify
+from .classify import classify, in_sleep_onset_window
 from .config import DetectorConfig
 from .engine import Engine
 from .events import BedInterval, Event, EventType
@@ -293,17 +293,17 @@ class Stream:
             and not movement.flagged_ticks
         ):
             return  # slow-band activity only: a sigh or a deep breath, not a movement
-        since_wake = None
+        since_bed = since_gross = None
+        if self._in_bed_since is not None:
+            since_bed = (onset - self._in_bed_since) / self.fs_hz
         if self._last_wake_end is not None:
-            since_wake = (onset - self._last_wake_end) / self.fs_hz
-        elif self._in_bed_since is not None:
-            since_wake = (onset - self._in_bed_since) / self.fs_hz
+            since_gross = (onset - self._last_wake_end) / self.fs_hz
         amplitude = max(movement.peaks[0], self.config.slow_amplitude_scale * movement.peaks[2])
         kind = classify(
             duration / self.fs_hz,
             amplitude,
-            since_wake,
             self.config,
+            sleep_onset=in_sleep_onset_window(since_bed, since_gross, self.config),
             clipped=movement.clipped_ticks > 0,
         )
         if kind is EventType.GROSS_MOVEMENT:
