@@ -15,7 +15,9 @@ blocks at once) and the streaming path (one block at a time) give bit-identical 
 
 from __future__ import annotations
 
-from typing import Any
+import bisect
+import math
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +25,7 @@ import numpy.typing as npt
 from .carry import NAN_CODE, Carried, from_bfloat16, to_bfloat16
 from .rolling import windows
 
-__all__ = ["BlockLevels", "robust_levels"]
+__all__ = ["BlockLevels", "robust_level", "robust_levels"]
 
 FloatArray = npt.NDArray[np.float64]
 _SUBSIDE_BLOCKS = 5  # a disturbance must subside within this many calm blocks to reset
@@ -67,6 +69,28 @@ def robust_levels(windows: FloatArray) -> FloatArray:
     return np.where(count > 0, level, np.nan)[:, 0]
 
 
+def robust_level(ordered: list[float]) -> float:
+    """:func:`robust_levels` of one window, given its values (no NaN) in ascending order.
+
+    The same positions and the same float arithmetic as the array version, so the result is
+    bit-identical; ``bisect`` counts what the array version sums.
+
+    Examples
+    --------
+    >>> robust_level([0.9, 1.0, 1.1, 1.2, 50.0])
+    1.05
+    """
+    if not ordered:
+        return math.nan
+    last = len(ordered) - 1
+    median = (ordered[last // 2] + ordered[(last + 1) // 2]) * 0.5
+    spread = (ordered[last - last // 4] - ordered[last // 4]) * 0.5
+    below = bisect.bisect_left(ordered, median - 3.0 * spread)
+    kept = max(bisect.bisect_right(ordered, median + 3.0 * spread) - below, 1)
+    first = min(below, last)
+    return (ordered[first + (kept - 1) // 2] + ordered[first + kept // 2]) * 0.5
+
+
 def _at(ordered: FloatArray, index: npt.NDArray[np.integer]) -> FloatArray:
     """Return ``ordered[i, index[i, 0, j], j]`` with shape ``(k, 1, columns)``.
 
@@ -108,6 +132,7 @@ class BlockLevels:
         "_hist",
         "_run",
         "_run_max",
+        "_sorted",
         "columns",
         "floor_columns",
         "min_blocks",
@@ -141,6 +166,8 @@ class BlockLevels:
         self._calm = 0  # calm blocks since a long disturbance, waiting for it to subside
         self._run_max: npt.NDArray[np.float32] = np.zeros(columns, np.float32)
         self._current: FloatArray | None = None
+        # per history column, its values in ascending order (a cache for the live path)
+        self._sorted: list[list[float]] | None = None
 
     def carry(self) -> Carried:
         """Return the state that changes with the data (current levels are recomputed on resume)."""
@@ -151,6 +178,7 @@ class BlockLevels:
         self._hist, self._run_max = arrays
         self._run, self._calm = scalars
         self._current = None
+        self._sorted = None
 
     def advance(self, blocks: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
         """Fold finished blocks in; return the levels in force *before* each of them and after.
@@ -179,6 +207,9 @@ class BlockLevels:
             stats[:, cols:] = (ordered[:, (rows - 1) // 2] + ordered[:, rows // 2]) / 2
         codes = to_bfloat16(stats)
         stats = from_bfloat16(codes)  # the values the history will hold
+        if k == 1 and self._current is not None:
+            return self._advance_one(codes[0], stats)
+        self._sorted = None  # the bulk path below does not keep the sorted windows
         parts = []
         start = 0
         while True:
@@ -196,6 +227,46 @@ class BlockLevels:
         out = np.concatenate(parts)
         self._current = out[-1].copy()  # levels in force until the next block finishes
         return out[:, 0], out[:, 1]
+
+    def _advance_one(
+        self, codes: npt.NDArray[np.uint16], stats: npt.NDArray[np.float32]
+    ) -> tuple[FloatArray, FloatArray]:
+        """:meth:`advance` for one block (the live path): sorted windows, updated in place.
+
+        Gives exactly what the bulk path gives: the same values, the same order statistics and
+        the same float arithmetic (see :func:`robust_level`), with a few list operations per
+        column instead of a sort of the whole window.
+        """
+        before = self._current
+        assert before is not None
+        if self._find_reset(stats[:, : self.columns], before[np.newaxis, 0]) is not None:
+            self._hist[:] = NAN_CODE
+            self._sorted = None
+        ordered = self._sorted_windows()
+        oldest = self._hist[0]
+        if oldest[0] != NAN_CODE:
+            gone = cast(list[float], from_bfloat16(oldest).tolist())
+            for column, value in zip(ordered, gone, strict=True):
+                del column[bisect.bisect_left(column, value)]
+        self._hist[:-1] = self._hist[1:]
+        self._hist[-1] = codes
+        for column, value in zip(ordered, cast(list[float], stats[0].tolist()), strict=True):
+            bisect.insort(column, value)
+        after = np.full((2, self.columns), np.nan)
+        if len(ordered[0]) >= self.min_blocks:
+            cols = self.columns
+            after[0] = [robust_level(column) for column in ordered[:cols]]
+            after[1, : self.floor_columns] = [robust_level(column) for column in ordered[cols:]]
+        self._current = after
+        out = np.stack([before, after])
+        return out[:, 0], out[:, 1]
+
+    def _sorted_windows(self) -> list[list[float]]:
+        """Each history column's values in ascending order (built from the history if needed)."""
+        if self._sorted is None:
+            values = from_bfloat16(self._hist[self._hist[:, 0] != NAN_CODE])
+            self._sorted = [sorted(column) for column in cast(list[list[float]], values.T.tolist())]
+        return self._sorted
 
     def _levels(self, stats: npt.NDArray[np.float32], cached: FloatArray | None) -> FloatArray:
         """Levels before each block of ``stats`` and after the last, from the history.
