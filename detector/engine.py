@@ -12,7 +12,7 @@ from __future__ import annotations
 import pickle
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,7 @@ _DECIMATE_TICKS = 5  # periodicity works on 0.1 s maxima
 _PERIODIC_MIN = 0.3
 _PERIODICITY_BLOCKS = 4  # window: the current block and three before it
 _MAX_BEAT_S = 1.6  # longest beat interval searched (37.5 bpm)
+_NO_CAP = float(2**60)  # cap of a block whose heartbeat level is not known yet
 _FEW_TICKS = 256  # below this many ticks, reductions beat per-column passes
 
 
@@ -70,6 +71,7 @@ class Engine:
         "_dec_part",
         "_evidence_queue",
         "_held",
+        "_lags",
         "_levels",
         "_opening",
         "_presence",
@@ -147,6 +149,11 @@ class Engine:
         # to float32 anyway, and this halves the carried state.
         self._held: npt.NDArray[np.float32] = np.zeros((0, 6), np.float32)
         self._evidence_queue: list[tuple[int, Evidence]] = []  # (block, evidence) not yet merged
+        # Beat intervals searched by the presence test, in 0.1 s steps (37.5-150 bpm).
+        self._lags = (
+            max(1, int(0.4 * tick_hz / _DECIMATE_TICKS)),
+            int(np.ceil(_MAX_BEAT_S * tick_hz / _DECIMATE_TICKS)),
+        )
         # Opening threshold of each envelope column (fast, high, slow bands; channels within).
         self._opening = np.repeat(
             [config.on_ratio, config.high_on_ratio, config.slow_on_ratio], channels
@@ -317,33 +324,32 @@ class Engine:
         """Presence evidence of finished blocks (0.1 s maxima, all bands) and their levels."""
         k, per_block, _ = blocks.shape
         c = self.channels
-        with np.errstate(invalid="ignore"):
-            moving = (blocks.max(axis=1) >= self._opening * beat).any(axis=1)
-            # Movements would swamp the autocorrelation: cap each block at twice its heartbeat.
-            fast_beat = beat[:, :c]
-            cap = np.where(
-                np.isnan(fast_beat),
-                np.iinfo(np.int64).max // 4,
-                2.0 * np.where(np.isnan(fast_beat), 0.0, fast_beat),
-            )
-        capped = np.minimum(blocks[:, :, :c], cap.astype(np.int64)[:, np.newaxis, :])
+        # (comparisons with NaN, a level not known yet, are simply false)
+        moving = (blocks.max(axis=1) >= self._opening * beat).any(axis=1)
+        # Movements would swamp the autocorrelation: cap each block at twice its heartbeat.
+        fast_beat = beat[:, :c]
+        cap = np.where(np.isnan(fast_beat), _NO_CAP, 2.0 * fast_beat).astype(np.int64)
+        capped = np.minimum(blocks[:, :, :c], cap[:, np.newaxis, :])
         codes = to_bfloat16(capped.reshape(k * per_block, c).astype(np.float32))
         series = np.concatenate([self._dec_hist, codes])
         rows = len(self._dec_hist)
         self._dec_hist = series[-rows:].copy()
         history = from_bfloat16(series).astype(np.int64)  # whole numbers, exactly
-        view = windows(history, rows)[per_block::per_block]  # (k, rows, c)
-        tick_hz = self.design.tick_hz
-        lo = max(1, int(0.4 * tick_hz / _DECIMATE_TICKS))
-        hi = int(np.ceil(_MAX_BEAT_S * tick_hz / _DECIMATE_TICKS))
-        strength = periodicity(np.swapaxes(view, 1, 2).reshape(k * c, rows), lo, hi)
-        periodic = strength.reshape(k, c).max(axis=1) >= _PERIODIC_MIN
-        out = []
-        for is_periodic, is_moving in zip(periodic, moving, strict=True):
-            if is_moving:
-                out.append(Evidence.UNKNOWN)
+        # A moving block's evidence is unknown whatever its rhythm: only still blocks are tested.
+        still = np.flatnonzero(~moving)
+        out = [Evidence.UNKNOWN] * k
+        if len(still):
+            if k == 1:  # the live path: the window is the history's tail
+                view = history[np.newaxis, -rows:]
             else:
-                out.append(Evidence.PRESENT if is_periodic else Evidence.ABSENT)
+                view = windows(history, rows)[per_block::per_block][still]  # (still, rows, c)
+            strength = periodicity(
+                np.swapaxes(view, 1, 2).reshape(len(still) * c, rows), *self._lags
+            )
+            periodic = strength.reshape(len(still), c).max(axis=1) >= _PERIODIC_MIN
+            flags = cast(list[bool], periodic.tolist())
+            for i, is_periodic in zip(cast(list[int], still.tolist()), flags, strict=True):
+                out[i] = Evidence.PRESENT if is_periodic else Evidence.ABSENT
         return out
 
     def _merge(
