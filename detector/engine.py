@@ -67,6 +67,7 @@ class Engine:
     __slots__ = (
         "_beats",
         "_block_dec",
+        "_block_ticks",
         "_dec_hist",
         "_dec_part",
         "_evidence_queue",
@@ -100,7 +101,9 @@ class Engine:
             _odd(config.slow_long_s * tick_hz),
             round(config.slow_hold_s * tick_hz),
         )
-        block_ticks = self.block_ticks
+        raw_block = round(config.block_s * tick_hz)
+        block_ticks = max(_DECIMATE_TICKS, raw_block // _DECIMATE_TICKS * _DECIMATE_TICKS)
+        self._block_ticks = block_ticks
         self._levels = BlockLevels(
             3 * channels,
             round(config.level_window_s / config.block_s),
@@ -206,8 +209,7 @@ class Engine:
     @property
     def block_ticks(self) -> int:
         """Ticks per level block (a multiple of the decimation factor)."""
-        raw = round(self.config.block_s * self.design.tick_hz)
-        return max(_DECIMATE_TICKS, raw // _DECIMATE_TICKS * _DECIMATE_TICKS)
+        return self._block_ticks
 
     @property
     def in_bed(self) -> bool:
@@ -243,14 +245,14 @@ class Engine:
         evidence = self._evidence(blocks, beat[:-1]) if complete else []
         tick_index = ticks.first + np.arange(n)
         rows = tick_index // bt - block0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            # Unknown (warming up) or zero levels judge nothing: divide by infinity instead.
-            usable = np.where(np.isnan(beat) | (beat <= 0), np.inf, beat)
-            ratio = ticks.envelope / usable[rows]
-            floor_ratio = (
-                np.where(np.isnan(floor), 0.0, floor)[rows, : self.channels]
-                / usable[rows, : self.channels]
-            )
+        # Unknown (warming up) or zero levels judge nothing: divide by infinity instead. (No
+        # division by zero remains, and comparisons with NaN are quietly false.)
+        usable = np.where(np.isnan(beat) | (beat <= 0), np.inf, beat)
+        ratio = ticks.envelope / usable[rows]
+        floor_ratio = (
+            np.where(np.isnan(floor), 0.0, floor)[rows, : self.channels]
+            / usable[rows, : self.channels]
+        )
         fresh = self._tick_columns(ratio, ticks.clipped, floor_ratio)
         held = np.concatenate([self._held, fresh])
         first = ticks.first - len(self._held)

@@ -141,6 +141,7 @@ class FrontEnd:
         "_low",
         "_pending",
         "_pending_sums",
+        "_sizes",
         "_ticks_done",
         "channels",
         "design",
@@ -149,6 +150,8 @@ class FrontEnd:
     def __init__(self, design: FrontEndDesign, channels: int) -> None:
         self.design = design
         self.channels = channels
+        # long boxcar, short boxcar (tick), high-band lag: read on every call
+        self._sizes = (design.long_samples, design.tick_samples, design.high_lag)
         # last long_samples - 1 raw samples; band-pass samples and clip flags of a partial tick
         self._history: npt.NDArray[np.int16] = np.zeros((0, channels), np.int16)
         self._pending: npt.NDArray[np.int32] = np.zeros((0, 2 * channels), np.int32)
@@ -184,8 +187,7 @@ class FrontEnd:
 
     def process(self, samples: npt.NDArray[np.integer]) -> Ticks:
         """Feed raw samples of shape ``(n, channels)``; return the ticks completed by them."""
-        d = self.design
-        long_n, short_n = d.long_samples, d.tick_samples
+        long_n, short_n, _ = self._sizes
         first_tick = self._ticks_done
         new = samples.astype(np.int16, copy=False)
         raw = np.concatenate([self._history, new])
@@ -250,8 +252,7 @@ class FrontEnd:
         arithmetic with half the memory traffic of int64. Every array is contiguous (strided
         writes cost several times more).
         """
-        d = self.design
-        long_n, short_n, k = d.long_samples, d.tick_samples, d.high_lag
+        long_n, short_n, k = self._sizes
         csum = np.zeros((len(raw) + 1, self.channels), np.int32)
         np.cumsum(raw, axis=0, dtype=np.int32, out=csum[1:])
         # Short boxcar sums from 2k samples before the first band sample (the high band needs them).
@@ -271,19 +272,27 @@ class FrontEnd:
         return fast, high, short_sum
 
     def _on_rail(self, new: npt.NDArray[np.int16], raw: npt.NDArray[np.int16]) -> BoolArray | None:
-        """Per raw sample (history, then ``new``): on an ADC rail; None when none is."""
-        new_rail, self._high, self._low = rail_flags(new, self._history, self._high, self._low)
-        on_rail = None
-        if new_rail is not None or self._history_rail is not None:
-            on_rail = np.zeros(raw.shape, np.bool_)
-            if self._history_rail is not None:
-                on_rail[: len(self._history)] = self._history_rail
-            if new_rail is not None:
-                on_rail[len(self._history) :] = new_rail
-        level = self.design.clip_level
-        if len(raw) and (raw.max() >= level or raw.min() <= -level):
-            beyond = np.abs(raw.astype(np.int32)) >= level
-            on_rail = beyond if on_rail is None else on_rail | beyond
+        """Per raw sample (history, then ``new``): on an ADC rail; None when none is.
+
+        Only ``new`` is examined: the history's flags were kept when it was new.
+        """
+        new_rail = None
+        if len(new):
+            extremes = int(new.max()), int(new.min())
+            new_rail, self._high, self._low = rail_flags(
+                new, self._history, self._high, self._low, extremes
+            )
+            level = self.design.clip_level
+            if extremes[0] >= level or extremes[1] <= -level:
+                beyond = np.abs(new.astype(np.int32)) >= level
+                new_rail = beyond if new_rail is None else new_rail | beyond
+        if new_rail is None and self._history_rail is None:
+            return None
+        on_rail = np.zeros(raw.shape, np.bool_)
+        if self._history_rail is not None:
+            on_rail[: len(self._history)] = self._history_rail
+        if new_rail is not None:
+            on_rail[len(self._history) :] = new_rail
         return on_rail
 
     def _empty(self, first: int) -> Ticks:

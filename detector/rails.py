@@ -32,7 +32,11 @@ _LOW_SET = frozenset(LOW_RAILS.tolist())
 
 
 def rail_flags(
-    samples: npt.NDArray[np.int16], previous: npt.NDArray[np.int16], high: int, low: int
+    samples: npt.NDArray[np.int16],
+    previous: npt.NDArray[np.int16],
+    high: int,
+    low: int,
+    extremes: tuple[int, int] | None = None,
 ) -> tuple[npt.NDArray[np.bool_] | None, int, int]:
     """Flag samples sitting on a narrow ADC's rail.
 
@@ -45,6 +49,8 @@ def rail_flags(
     high, low : int
         The largest and smallest value seen before ``samples``, over all channels (the channels
         share one ADC).
+    extremes : tuple of int, optional
+        ``(samples.max(), samples.min())`` when the caller has them already.
 
     Returns
     -------
@@ -62,7 +68,7 @@ def rail_flags(
     """
     if len(samples) == 0:
         return None, high, low
-    top, bottom = int(samples.max()), int(samples.min())  # flat reductions: fast
+    top, bottom = extremes or (int(samples.max()), int(samples.min()))  # flat: fast
     new_high, new_low = max(high, top), min(low, bottom)
     if not ((top >= high and top in _HIGH_SET) or (bottom <= low and bottom in _LOW_SET)):
         return None, new_high, new_low
