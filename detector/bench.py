@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .analyze import analyze
+from .bench_skeleton import skeleton_costs
 from .protocol import decode_frame, encode_frame
 from .stream import Stream
 
@@ -52,8 +53,10 @@ def run_bench(hours: float = 8.0, progress: Callable[[str], None] | None = None)
     Returns
     -------
     dict
-        ``night_ratio``, ``frame_p50_us``, ``frame_p99_us``, ``state_bytes``, ``peak_mb`` and the
-        absolute times behind the ratio.
+        ``night_ratio``, ``frame_p50_us``, ``frame_p99_us``, ``state_bytes``, ``peak_mb``, the
+        absolute times behind the ratio, and the cost of a bare skeleton of the per-frame
+        arithmetic per frame and per block (``skeleton_frame_us``, ``skeleton_block_us``; see
+        :mod:`detector.bench_skeleton`).
     """
     from scipy import signal  # noqa: PLC0415 - bench-only dependency
 
@@ -98,6 +101,8 @@ def run_bench(hours: float = 8.0, progress: Callable[[str], None] | None = None)
             state_bytes = max(
                 state_bytes, len(pickle.dumps(stream, protocol=pickle.HIGHEST_PROTOCOL))
             )
+    say("timing a bare skeleton of the per-frame arithmetic (a floor)")
+    skeleton_frame, skeleton_block = skeleton_costs()
     return {
         "hours": hours,
         "sosfilt_s": round(t_ref, 4),
@@ -107,4 +112,6 @@ def run_bench(hours: float = 8.0, progress: Callable[[str], None] | None = None)
         "frame_p99_us": round(float(np.percentile(step_ns, 99)) / 1000, 1),
         "state_bytes": state_bytes,
         "peak_mb": round(peak / 2**20, 1),
+        "skeleton_frame_us": round(skeleton_frame, 1),
+        "skeleton_block_us": round(skeleton_block, 1),
     }
