@@ -5,7 +5,7 @@ from __future__ import annotations
 from .config import DetectorConfig
 from .events import EventType
 
-__all__ = ["classify", "in_sleep_onset_window"]
+__all__ = ["classify", "in_sleep_onset_window", "is_foreign"]
 
 
 def classify(
@@ -92,3 +92,21 @@ def in_sleep_onset_window(
     after_bed = since_bed_s is not None and 0.0 <= since_bed_s <= config.hypnic_window_s
     after_wake = since_gross_s is not None and 0.0 <= since_gross_s <= config.hypnic_wake_window_s
     return after_bed or after_wake
+
+
+def is_foreign(
+    duration_s: float, amplitude: float, config: DetectorConfig, *, clipped: bool = False
+) -> bool:
+    """Whether a movement is someone else's: long like a gross movement, but weak.
+
+    A sleeper turning over right on the sensor moves it by a hundred to a thousand times the
+    heartbeat; a partner's turn reaches it through the mattress, much weaker. A clipped movement
+    is never foreign (its amplitude is only a lower bound).
+
+    Examples
+    --------
+    >>> cfg = DetectorConfig()
+    >>> is_foreign(25.0, 8.0, cfg), is_foreign(25.0, 300.0, cfg), is_foreign(2.0, 8.0, cfg)
+    (True, False, False)
+    """
+    return duration_s > config.gross_min_s and amplitude < config.gross_min_ratio and not clipped

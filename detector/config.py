@@ -62,6 +62,9 @@ class DetectorConfig:
         Movements shorter than this are twitches (myoclonic jerks).
     gross_min_s : float
         Movements longer than this are gross body movements.
+    gross_min_ratio : float
+        Smallest peak (times the heartbeat level) of the sleeper's own gross movement; a longer
+        but weaker movement is a partner's, carried through the mattress.
     hypnic_min_ratio : float
         Smallest peak (times the heartbeat level) of a hypnic jerk.
     hypnic_max_s : float
@@ -112,6 +115,7 @@ class DetectorConfig:
     beat_high_ratio: float = 1.4
     twitch_max_s: float = 0.5
     gross_min_s: float = 10.0
+    gross_min_ratio: float = 20.0
     hypnic_min_ratio: float = 20.0
     hypnic_max_s: float = 0.8
     hypnic_window_s: float = 1800.0

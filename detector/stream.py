@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .classify import classify, in_sleep_onset_window
+from .classify import classify, in_sleep_onset_window, is_foreign
 from .config import DetectorConfig
 from .engine import Engine
 from .events import BedInterval, Event, EventType
@@ -299,12 +299,15 @@ class Stream:
         if self._last_wake_end is not None:
             since_gross = (onset - self._last_wake_end) / self.fs_hz
         amplitude = max(movement.peaks[0], self.config.slow_amplitude_scale * movement.peaks[2])
+        clipped = movement.clipped_ticks > 0
+        if is_foreign(duration / self.fs_hz, amplitude, self.config, clipped=clipped):
+            return  # a partner turning over, carried through the mattress: not the sleeper's
         kind = classify(
             duration / self.fs_hz,
             amplitude,
             self.config,
             sleep_onset=in_sleep_onset_window(since_bed, since_gross, self.config),
-            clipped=movement.clipped_ticks > 0,
+            clipped=clipped,
         )
         if kind is EventType.GROSS_MOVEMENT:
             self._last_wake_end = onset + duration
