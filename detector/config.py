@@ -51,6 +51,9 @@ class DetectorConfig:
         Slow band (about 1-2.5 Hz): boxcars on per-tick sums and the hold of its envelope.
     slow_on_ratio, slow_off_ratio, slow_edge_fraction : float
         The slow band's thresholds, relative to its own resting level.
+    end_edge_scale : float
+        A movement's end is found at this share of the onset's edge fraction: movements fade out
+        more slowly than they start.
     merge_gap_s : float
         Quiet gaps shorter than this inside a movement do not split it.
     beat_peak_radius_s, beat_refractory_s, beat_min_ratio, beat_high_ratio : float
@@ -108,6 +111,7 @@ class DetectorConfig:
     slow_on_ratio: float = 3.0
     slow_off_ratio: float = 1.8
     slow_edge_fraction: float = 0.5
+    end_edge_scale: float = 0.5
     merge_gap_s: float = 0.8
     beat_peak_radius_s: float = 0.16
     beat_refractory_s: float = 0.2

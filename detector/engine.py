@@ -114,13 +114,24 @@ class Engine:
         )
         self._segmenter = Segmenter(
             [
-                Thresholds(config.on_ratio, config.off_ratio, config.edge_fraction),
-                Thresholds(config.high_on_ratio, config.high_off_ratio, config.edge_fraction),
+                Thresholds(
+                    config.on_ratio,
+                    config.off_ratio,
+                    config.edge_fraction,
+                    end_edge=config.edge_fraction * config.end_edge_scale,
+                ),
+                Thresholds(
+                    config.high_on_ratio,
+                    config.high_off_ratio,
+                    config.edge_fraction,
+                    end_edge=config.edge_fraction * config.end_edge_scale,
+                ),
                 Thresholds(
                     config.slow_on_ratio,
                     config.slow_off_ratio,
                     config.slow_edge_fraction,
                     erode=self.slowband.hold_ticks + self.slowband.short_ticks // 2,
+                    end_edge=config.slow_edge_fraction * config.end_edge_scale,
                 ),
             ],
             max(1, round(config.merge_gap_s * tick_hz)),

@@ -12,7 +12,8 @@ largest over channels), the channel of the largest, and whether the tick is clip
 
 Its onset and end are then refined to the first and last *strong* tick: at or above
 ``max(off, edge * peak)`` in a band whose peak reached its ``on`` threshold, so a large jerk is
-not lengthened by a filter's skirt, nor a twitch by weak slow activity next to it.
+not lengthened by a filter's skirt, nor a twitch by weak slow activity next to it. The end uses a
+lower fraction (``end_edge``): movements fade out more slowly than they start.
 Only candidate ticks are visited in Python; decisions depend only on tick values and absolute
 tick numbers, so any chunking gives the same movements.
 """
@@ -71,13 +72,21 @@ class Thresholds:
     """One band's thresholds: open at ``on``, continue at ``off``, edges at ``edge`` of the peak.
 
     ``erode`` (ticks) shrinks the band's strong region at both ends before it delimits a movement:
-    the smoothing of a slow band spreads even a short twitch over its window.
+    the smoothing of a slow band spreads even a short twitch over its window. ``end_edge``
+    (default ``edge``) is the fraction of the peak that delimits the end: a movement fades out
+    more slowly than it starts (muscles relax gradually).
     """
 
     on: float
     off: float
     edge: float
     erode: int = 0
+    end_edge: float | None = None
+
+    @property
+    def end(self) -> float:
+        """The fraction of the peak that delimits a movement's end."""
+        return self.edge if self.end_edge is None else self.end_edge
 
 
 @dataclass(slots=True)
@@ -170,7 +179,7 @@ class Segmenter:
 
     __slots__ = (
         "_blank_until",
-        "_edge",
+        "_end",
         "_off",
         "_on",
         "_open",
@@ -184,7 +193,7 @@ class Segmenter:
         self.bands = bands
         self._on = np.array([b.on for b in bands])
         self._off = np.array([b.off for b in bands])
-        self._edge = np.array([b.edge for b in bands])
+        self._end = np.array([b.end for b in bands])
         self.merge_gap_ticks = merge_gap_ticks
         self.blanking_ticks = blanking_ticks
         self._open: _Open | None = None
@@ -292,7 +301,7 @@ class Segmenter:
         rows, forced, clip = run.rows[:stop], run.forced[:stop], clip[:stop]
         start_peaks = np.array(current.peaks)[np.newaxis]
         peaks = np.maximum.accumulate(np.concatenate([start_peaks, rows]), axis=0)[1:]
-        strong = ((peaks >= self._on) & (rows >= np.maximum(self._off, self._edge * peaks))).any(1)
+        strong = ((peaks >= self._on) & (rows >= np.maximum(self._off, self._end * peaks))).any(1)
         hits = np.flatnonzero(strong | forced)
         if len(hits):
             current.last_strong = int(ticks[hits[-1]])
@@ -324,15 +333,17 @@ class Segmenter:
         self._recent.clear()
         return self._open
 
-    def _band_strong(self, current: _Open, row: tuple[float, ...], band: int) -> bool:
-        """Whether a tick is high in ``band``, and that band itself reached ``on``."""
+    def _band_strong(
+        self, current: _Open, row: tuple[float, ...], band: int, *, end: bool = False
+    ) -> bool:
+        """Whether a tick is high in ``band`` by its onset (or end) edge, the band at ``on``."""
         b, peak = self.bands[band], current.peaks[band]
-        return peak >= b.on and row[band] >= max(b.off, b.edge * peak)
+        return peak >= b.on and row[band] >= max(b.off, (b.end if end else b.edge) * peak)
 
     def _strong(self, current: _Open, row: tuple[float, ...]) -> bool:
-        """Whether a tick delimits the movement in some band."""
+        """Whether a tick can delimit the movement's end in some band."""
         for b, r, peak in zip(self.bands, row, current.peaks, strict=True):
-            if peak >= b.on and r >= max(b.off, b.edge * peak):
+            if peak >= b.on and r >= max(b.off, b.end * peak):
                 return True
         return False
 
@@ -370,16 +381,20 @@ class Segmenter:
             self._open = None
 
     def _finish(self, current: _Open, decided: int) -> Movement:
-        strong: list[int] = []
+        starts: list[int] = []  # strong by the onset edges
+        ends: list[int] = []  # strong by the (lower) end edges
         for b, band in enumerate(self.bands):
-            ticks = [t for t, row in current.edge if self._band_strong(current, row, b)]
-            if ticks and band.erode:
-                ticks = [t for t in ticks if ticks[0] + band.erode <= t <= ticks[-1] - band.erode]
-            strong += ticks
-        strong.sort()
-        first = strong[0] if strong else current.start
-        if len(current.edge) < _MAX_EDGE_TICKS and strong:
-            last = strong[-1]
+            for end, found in ((False, starts), (True, ends)):
+                ticks = [
+                    t for t, row in current.edge if self._band_strong(current, row, b, end=end)
+                ]
+                if ticks and band.erode:
+                    erode = band.erode
+                    ticks = [t for t in ticks if ticks[0] + erode <= t <= ticks[-1] - erode]
+                found.extend(ticks)
+        first = min(starts) if starts else current.start
+        if len(current.edge) < _MAX_EDGE_TICKS and starts:
+            last = max(starts + ends)
         else:
             last = max(current.last_strong, first)
         return Movement(
