@@ -247,8 +247,9 @@ class Segmenter:
         opens = row_any(ratios >= self._on)
         candidate = row_any(ratios >= self._off) | clipped | openers
         idx = np.flatnonzero(candidate)
-        # Python values in bulk: the loop below runs once per candidate tick.
-        rows = [tuple(r) for r in cast(list[list[float]], ratios[idx].tolist())]
+        # Python values in bulk (the loop below runs once per candidate tick it does not hand to
+        # the bulk path); rows become tuples only when the loop reads them.
+        rows = cast(list[list[float]], ratios[idx].tolist())
         ticks = cast(list[int], idx.tolist())
         chans = cast(list[int], channel[idx].tolist())
         clips = cast(list[bool], clipped[idx].tolist())
@@ -262,7 +263,7 @@ class Segmenter:
                 if taken:
                     j += taken
                     continue
-            i, row, chan = ticks[j], rows[j], chans[j]
+            i, row, chan = ticks[j], tuple(rows[j]), chans[j]
             is_clipped, is_opener, opening = clips[j], opener_list[j], opening_list[j]
             j += 1
             tick = first_tick + i
@@ -333,13 +334,6 @@ class Segmenter:
         self._recent.clear()
         return self._open
 
-    def _band_strong(
-        self, current: _Open, row: tuple[float, ...], band: int, *, end: bool = False
-    ) -> bool:
-        """Whether a tick is high in ``band`` by its onset (or end) edge, the band at ``on``."""
-        b, peak = self.bands[band], current.peaks[band]
-        return peak >= b.on and row[band] >= max(b.off, (b.end if end else b.edge) * peak)
-
     def _strong(self, current: _Open, row: tuple[float, ...]) -> bool:
         """Whether a tick can delimit the movement's end in some band."""
         for b, r, peak in zip(self.bands, row, current.peaks, strict=True):
@@ -384,10 +378,12 @@ class Segmenter:
         starts: list[int] = []  # strong by the onset edges
         ends: list[int] = []  # strong by the (lower) end edges
         for b, band in enumerate(self.bands):
-            for end, found in ((False, starts), (True, ends)):
-                ticks = [
-                    t for t, row in current.edge if self._band_strong(current, row, b, end=end)
-                ]
+            peak = current.peaks[b]
+            if peak < band.on:
+                continue  # this band never opened: it delimits nothing
+            for fraction, found in ((band.edge, starts), (band.end, ends)):
+                level = max(band.off, fraction * peak)
+                ticks = [t for t, row in current.edge if row[b] >= level]
                 if ticks and band.erode:
                     erode = band.erode
                     ticks = [t for t in ticks if ticks[0] + erode <= t <= ticks[-1] - erode]
