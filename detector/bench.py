@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from .analyze import analyze
 from .bench_skeleton import skeleton_costs
-from .protocol import decode_frame, encode_frame
+from .protocol import decode_frame, encode_frames
 from .stream import Stream
 
 __all__ = ["run_bench"]
@@ -78,20 +78,8 @@ def run_bench(hours: float = 8.0, progress: Callable[[str], None] | None = None)
     say("timing Stream.step() on 1 s frames")
     stream = Stream(FS_HZ, CHANNELS, bed="bench")
     frame_n = int(FS_HZ)
-    n_frames = len(samples) // frame_n
-    frames = [
-        decode_frame(
-            encode_frame(
-                samples[i * frame_n : (i + 1) * frame_n],
-                seq=i,
-                boot_id=1,
-                sample0=i * frame_n,
-                fs_hz=FS_HZ,
-            )
-        )
-        for i in range(n_frames)
-    ]
-    step_ns = np.empty(n_frames, np.int64)
+    frames = [decode_frame(payload) for payload in encode_frames(samples, FS_HZ, frame_n)]
+    step_ns = np.empty(len(frames), np.int64)
     state_bytes = 0
     for i, frame in enumerate(frames):
         start = time.perf_counter_ns()

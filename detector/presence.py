@@ -89,6 +89,17 @@ def periodicity(
     return np.where((centred == 0).all(axis=1), 0.0, best)
 
 
+_CARRIED = (  # the attributes of Presence that change with the data
+    "in_bed",
+    "_present_run",
+    "_present_start",
+    "_absent_run",
+    "_ever_absent",
+    "_last_present_end",
+    "_last_move",
+)
+
+
 class Presence:
     """In-bed state machine over per-block evidence.
 
@@ -135,28 +146,13 @@ class Presence:
 
     def carry(self) -> Carried:
         """Return the state that changes with the data (see :mod:`detector.carry`)."""
-        return [], (
-            self.in_bed,
-            self._present_run,
-            self._present_start,
-            self._absent_run,
-            self._ever_absent,
-            self._last_present_end,
-            self._last_move,
-        )
+        return [], tuple(getattr(self, name) for name in _CARRIED)
 
     def resume(self, arrays: list[Any], scalars: tuple[Any, ...]) -> None:
         """Take back what :meth:`carry` gave."""
         del arrays  # all scalars
-        (
-            self.in_bed,
-            self._present_run,
-            self._present_start,
-            self._absent_run,
-            self._ever_absent,
-            self._last_present_end,
-            self._last_move,
-        ) = scalars
+        for name, value in zip(_CARRIED, scalars, strict=True):
+            setattr(self, name, value)
 
     def resume_in_bed(self) -> None:
         """Start in bed (a restart after a short gap or a sensor reboot with someone in bed)."""

@@ -32,6 +32,7 @@ __all__ = [
     "SampleFormat",
     "decode_frame",
     "encode_frame",
+    "encode_frames",
 ]
 
 MAGIC: Final = b"SM"
@@ -354,3 +355,29 @@ def encode_frame(
         int(t0_us),
     )
     return header + body
+
+
+def encode_frames(
+    samples: npt.ArrayLike, fs_hz: float, frame_samples: int, *, boot_id: int = 1
+) -> list[bytes]:
+    """Encode a recording as the consecutive frames of one boot, as a sensor would send it.
+
+    A trailing partial frame is left out.
+
+    Examples
+    --------
+    >>> frames = encode_frames(np.zeros((1000, 2), np.int16), 250.0, 250, boot_id=7)
+    >>> [decode_frame(f).sample0 for f in frames], decode_frame(frames[-1]).seq
+    ([0, 250, 500, 750], 3)
+    """
+    data = np.asarray(samples)
+    return [
+        encode_frame(
+            data[i * frame_samples : (i + 1) * frame_samples],
+            seq=i,
+            boot_id=boot_id,
+            sample0=i * frame_samples,
+            fs_hz=fs_hz,
+        )
+        for i in range(len(data) // frame_samples)
+    ]

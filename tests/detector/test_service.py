@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from detector.analyze import analyze
-from detector.protocol import encode_frame
+from detector.protocol import encode_frame, encode_frames
 from detector.recording import Recording
 from detector.service import BedOutput, DetectorService
 from hardware.virtual_sensor.synth import generate
@@ -30,20 +30,8 @@ def messages(nights: dict[str, Recording]) -> list[tuple[str, bytes]]:
     """Both beds' frames interleaved, with their meta and some garbage."""
     per_bed = []
     for bed, night in nights.items():
-        n = len(night.samples) // FRAME
-        frames = [
-            (
-                f"{PREFIX}/{bed}/raw",
-                encode_frame(
-                    night.samples[i * FRAME : (i + 1) * FRAME],
-                    seq=i,
-                    boot_id=7,
-                    sample0=i * FRAME,
-                    fs_hz=night.fs,
-                ),
-            )
-            for i in range(n)
-        ]
+        payloads = encode_frames(night.samples, night.fs, FRAME, boot_id=7)
+        frames = [(f"{PREFIX}/{bed}/raw", payload) for payload in payloads]
         meta = (f"{PREFIX}/{bed}/meta", json.dumps({"channels": list(night.channels)}).encode())
         per_bed.append([meta, *frames])
     out = []

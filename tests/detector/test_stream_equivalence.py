@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from detector.analyze import AnalysisResult, analyze
 from detector.events import BedInterval
 from detector.night import summarize
-from detector.protocol import decode_frame, encode_frame
+from detector.protocol import decode_frame, encode_frame, encode_frames
 from detector.recording import Recording
 from detector.stream import BedChange, Stream, StreamOutput
 from hardware.virtual_sensor.synth import generate
@@ -72,17 +72,7 @@ def test_tiny_chunks_give_identical_output(night: Recording, reference: Analysis
 
 
 def _frames(rec: Recording, frame_samples: int) -> list[bytes]:
-    n = len(rec.samples) // frame_samples
-    return [
-        encode_frame(
-            rec.samples[i * frame_samples : (i + 1) * frame_samples],
-            seq=i,
-            boot_id=9,
-            sample0=i * frame_samples,
-            fs_hz=rec.fs,
-        )
-        for i in range(n)
-    ]
+    return encode_frames(rec.samples, rec.fs, frame_samples, boot_id=9)
 
 
 @pytest.mark.parametrize("frame_samples", [125, 250, 1000])
