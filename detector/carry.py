@@ -8,7 +8,9 @@ raw little-endian data. The round trip is exact.
 
 from __future__ import annotations
 
+import pickle
 import struct
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,8 +22,10 @@ __all__ = [
     "Carried",
     "from_bfloat16",
     "pack_arrays",
+    "pack_carried",
     "to_bfloat16",
     "unpack_arrays",
+    "unpack_carried",
 ]
 
 _CODES = {
@@ -96,3 +100,34 @@ def unpack_arrays(data: bytes) -> list[npt.NDArray[np.generic]]:
 
 Carried = tuple[list[npt.NDArray[Any]], tuple[Any, ...]]
 """What a stateful stage hands over: its changing arrays, and its changing scalars."""
+
+
+def pack_carried(parts: Sequence[Carried]) -> bytes:
+    """Pack what several stages carry into one compressed blob (see :func:`unpack_carried`).
+
+    The arrays go through :func:`pack_arrays`; the whole is compressed, since the buffers are
+    mostly small integers and repeated float32 values.
+    """
+    arrays = pack_arrays([a for part_arrays, _ in parts for a in part_arrays])
+    counts = tuple(len(part_arrays) for part_arrays, _ in parts)
+    scalars = tuple(part_scalars for _, part_scalars in parts)
+    return zlib.compress(pickle.dumps((counts, scalars, arrays), pickle.HIGHEST_PROTOCOL))
+
+
+def unpack_carried(blob: bytes) -> list[Carried]:
+    """Inverse of :func:`pack_carried` (only for blobs of our own: this unpickles).
+
+    Examples
+    --------
+    >>> parts = [([np.arange(3, dtype=np.int16)], (1, None)), ([], ("x",))]
+    >>> [(len(a), s) for a, s in unpack_carried(pack_carried(parts))]
+    [(1, (1, None)), (0, ('x',))]
+    """
+    counts, scalars, packed = pickle.loads(zlib.decompress(blob))  # noqa: S301 - our own
+    arrays = unpack_arrays(packed)
+    out: list[Carried] = []
+    start = 0
+    for count, part_scalars in zip(counts, scalars, strict=True):
+        out.append((arrays[start : start + count], part_scalars))
+        start += count
+    return out

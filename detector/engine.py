@@ -9,8 +9,6 @@ the same samples yields the same output.
 
 from __future__ import annotations
 
-import pickle
-import zlib
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .beats import BeatTracker
-from .carry import Carried, from_bfloat16, pack_arrays, to_bfloat16, unpack_arrays
+from .carry import Carried, from_bfloat16, pack_carried, to_bfloat16, unpack_carried
 from .config import DetectorConfig
 from .frontend import FrontEnd, FrontEndDesign
 from .levels import BlockLevels
@@ -175,34 +173,19 @@ class Engine:
 
     def __getstate__(self) -> tuple[Any, ...]:
         """Pickle only what changes with the data; the rest is rebuilt from the parameters."""
-        parts = [stage.carry() for stage in self._stages()]
-        parts.append(
-            (
-                [self._dec_part, self._block_dec, self._dec_hist, self._held],
-                tuple((block, ev.value) for block, ev in self._evidence_queue),
-            )
+        own: Carried = (
+            [self._dec_part, self._block_dec, self._dec_hist, self._held],
+            tuple((block, ev.value) for block, ev in self._evidence_queue),
         )
-        arrays = pack_arrays([a for part_arrays, _ in parts for a in part_arrays])
-        counts = tuple(len(part_arrays) for part_arrays, _ in parts)
-        scalars = tuple(part_scalars for _, part_scalars in parts)
-        # Compressed: the carried buffers are mostly small integers and repeated float32 values.
-        carried = zlib.compress(pickle.dumps((counts, scalars, arrays), pickle.HIGHEST_PROTOCOL))
+        carried = pack_carried([*(stage.carry() for stage in self._stages()), own])
         return (self.design.fs_hz, self.channels, self.config, carried)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         fs_hz, channels, config, carried = state
         self.__init__(fs_hz, channels, config)  # type: ignore[misc]
-        counts, scalars, packed = pickle.loads(zlib.decompress(carried))  # noqa: S301 - our own
-        arrays = unpack_arrays(packed)
-        start = 0
-        own: Carried = ([], ())
-        for i, (count, part_scalars) in enumerate(zip(counts, scalars, strict=True)):
-            part: Carried = (arrays[start : start + count], part_scalars)
-            start += count
-            if i < len(self._stages()):
-                self._stages()[i].resume(*part)
-            else:
-                own = part
+        *parts, own = unpack_carried(carried)
+        for stage, part in zip(self._stages(), parts, strict=True):
+            stage.resume(*part)
         self._dec_part, self._block_dec, self._dec_hist, self._held = own[0]
         self._evidence_queue = [(block, Evidence(value)) for block, value in own[1]]
 

@@ -134,34 +134,19 @@ class _Open:
 
 @dataclass(frozen=True, slots=True)
 class _Run:
-    """Candidate ticks from one position on, with their values (for the bulk path)."""
+    """Candidate ticks from one position on, and the arrays their values come from."""
 
     first_tick: int
     idx: npt.NDArray[np.intp]
-    all_ratios: npt.NDArray[np.float64]
-    all_channel: npt.NDArray[np.intp]
-    all_clipped: npt.NDArray[np.bool_]
-    all_openers: npt.NDArray[np.bool_]
+    ratios: npt.NDArray[np.float64]
+    channel: npt.NDArray[np.intp]
+    clipped: npt.NDArray[np.bool_]
+    openers: npt.NDArray[np.bool_]
 
-    @property
-    def ticks(self) -> npt.NDArray[np.int64]:
-        return self.first_tick + self.idx.astype(np.int64)
-
-    @property
-    def rows(self) -> npt.NDArray[np.float64]:
-        return self.all_ratios[self.idx]
-
-    @property
-    def channel(self) -> npt.NDArray[np.intp]:
-        return self.all_channel[self.idx]
-
-    @property
-    def clipped(self) -> npt.NDArray[np.bool_]:
-        return self.all_clipped[self.idx]
-
-    @property
-    def forced(self) -> npt.NDArray[np.bool_]:
-        return self.all_clipped[self.idx] | self.all_openers[self.idx]
+    def values(self, stop: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+        """Ratios and strongest channel of the first ``stop`` candidates."""
+        idx = self.idx[:stop]
+        return self.ratios[idx], self.channel[idx]
 
 
 class Segmenter:
@@ -289,7 +274,8 @@ class Segmenter:
         peaks, channel, counters and the last strong tick, all of which vectorise. Stops before
         the first tick that would close the movement (the loop in :meth:`process` takes it).
         """
-        ticks, clip = run.ticks, run.clipped
+        ticks = run.first_tick + run.idx.astype(np.int64)
+        clip = run.clipped[run.idx]
         blank = np.maximum.accumulate(
             np.maximum(np.where(clip, ticks + self.blanking_ticks, -1), self._blank_until)
         )
@@ -299,7 +285,9 @@ class Segmenter:
         stop = int(np.argmax(closes)) if closes.any() else len(ticks)
         if stop == 0:
             return 0
-        rows, forced, clip = run.rows[:stop], run.forced[:stop], clip[:stop]
+        rows, channel = run.values(stop)
+        clip = clip[:stop]
+        forced = clip | run.openers[run.idx[:stop]]
         start_peaks = np.array(current.peaks)[np.newaxis]
         peaks = np.maximum.accumulate(np.concatenate([start_peaks, rows]), axis=0)[1:]
         strong = ((peaks >= self._on) & (rows >= np.maximum(self._off, self._end * peaks))).any(1)
@@ -309,7 +297,7 @@ class Segmenter:
         top = rows.max(axis=1)
         best = int(np.argmax(top))
         if top[best] > current.channel_ratio:
-            current.channel, current.channel_ratio = int(run.channel[best]), float(top[best])
+            current.channel, current.channel_ratio = int(channel[best]), float(top[best])
         current.peaks = cast(list[float], peaks[-1].tolist())
         current.last_active = int(ticks[stop - 1])
         current.clipped_ticks += int(clip.sum())
