@@ -8,6 +8,7 @@ frame statistics every second and each detected event as it happens. Ctrl-C stop
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import queue
 import signal
@@ -22,12 +23,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from detector.events import Event
 from detector.ingest import BedIngest
+from detector.recording import Recording
 from detector.sequence import FrameClass
 from detector.stream import BedChange, PlmStarted, Stream
 from detector.topics import DEFAULT_PREFIX, TopicError, TopicKind, parse_topic, subscription
 from hardware.mqtt import start_local_broker
 from hardware.virtual_sensor.publish import Faults, Publisher, VirtualBed
 from hardware.virtual_sensor.synth import generate
+
+LEAD_IN_S = 60.0  # empty bed played before the sleeper gets in
 
 
 @dataclass
@@ -146,7 +150,29 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reorder", type=float, default=0.005)
     p.add_argument("--garbage", type=float, default=0.002)
     p.add_argument("--duration", type=float, default=None, help="stop after this many wall seconds")
+    p.add_argument(
+        "--from-start",
+        action="store_true",
+        help="play the empty bed before the sleeper gets in too (default: start "
+        f"{LEAD_IN_S:g} s before)",
+    )
     return p.parse_args(argv)
+
+
+def _lead_in(recording: Recording) -> Recording:
+    """The recording from shortly before the sleeper first gets into bed (the empty bed before
+    that can last half an hour of a night, which is a long wait in a demo)."""
+    entries = [i["onset"] for i in (recording.truth or {}).get("in_bed", [])]
+    first = int(max(0.0, min(entries, default=0.0) - LEAD_IN_S) * recording.fs)
+    if first == 0:
+        return recording
+    return dataclasses.replace(
+        recording,
+        samples=recording.samples[first:],
+        start=recording.start + first / recording.fs,
+        # the truth's times no longer match; its scenario still describes the sensor
+        truth={"scenario": (recording.truth or {}).get("scenario", {})},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"[demo] synthesising the virtual night ({args.scenario})...", flush=True)
     recording = generate(args.scenario, seed=args.seed, minutes=args.minutes)
+    if not args.from_start:
+        recording = _lead_in(recording)
     faults = Faults(
         loss=args.loss, duplicate=args.duplicate, reorder=args.reorder, garbage=args.garbage
     )
