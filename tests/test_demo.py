@@ -80,3 +80,22 @@ def test_ctrl_c_stops_cleanly() -> None:
     pid = re.search(r"\(pid (\d+)\)", seen)
     assert pid is not None
     assert not Path(f"/proc/{pid.group(1)}").exists()
+
+
+def test_the_demo_starts_a_minute_before_the_sleeper_gets_into_bed() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from demo import LEAD_IN_S, _lead_in  # noqa: PLC0415 - a script, not a package
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    from hardware.virtual_sensor.synth import generate  # noqa: PLC0415
+
+    night = generate("full_night", seed=7, minutes=40)
+    assert night.truth is not None
+    entry = min(i["onset"] for i in night.truth["in_bed"])
+    assert entry > 2 * LEAD_IN_S  # an empty bed worth skipping
+    played = _lead_in(night)
+    skipped = len(night.samples) - len(played.samples)
+    assert skipped / night.fs == pytest.approx(entry - LEAD_IN_S, abs=1 / night.fs)
+    assert (played.samples == night.samples[skipped:]).all()
+    assert played.start == pytest.approx(night.start + skipped / night.fs)
