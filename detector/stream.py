@@ -144,6 +144,7 @@ class Stream:
         self._pending: list[Movement] = []
         self._last_wake_end: int | None = None  # stream sample
         self._device_offset = 0  # device sample index minus stream sample index, this boot
+        self._clock_end_us: int | None = None  # clock time at the end of the last frame, if synced
 
     # -- pickling ----------------------------------------------------------------------------
 
@@ -183,7 +184,7 @@ class Stream:
         if not verdict.accepted:
             return out
         if verdict.kind is FrameClass.REBOOT:
-            self._restart(out)
+            self._restart(out, skip=self._downtime(frame))
         if verdict.kind is FrameClass.REBOOT or (
             self.samples_seen == 0 and self.segment_start == 0
         ):
@@ -198,6 +199,10 @@ class Stream:
             else:
                 self.feed(self._bridge(frame.samples[0], missing), out)
         self.feed(frame.samples, out)
+        # where the clock says this frame ends (time-synced sensors), to measure a reboot's gap
+        self._clock_end_us = (
+            frame.t0_us + round(frame.n_samples * 1e6 / self.fs_hz) if frame.time_synced else None
+        )
         return out
 
     def feed(self, samples: npt.ArrayLike, out: StreamOutput | None = None) -> StreamOutput:
@@ -243,6 +248,12 @@ class Stream:
         if carry:
             self.engine.resume_in_bed()
         self._pending = []
+
+    def _downtime(self, frame: Frame) -> int:
+        """Count the samples a reboot left out (known when both sides carry clock time; else 0)."""
+        if self._clock_end_us is None or not frame.time_synced:
+            return 0
+        return max(0, round((frame.t0_us - self._clock_end_us) * self.fs_hz / 1e6))
 
     def _bridge(self, next_sample: npt.NDArray[np.generic], missing: int) -> npt.NDArray[np.int16]:
         """Return samples for a short gap: a straight line from the last sample to the next."""

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detector.analyze import AnalysisResult, analyze
-from detector.events import BedInterval
+from detector.events import BedInterval, Event
 from detector.night import summarize
 from detector.protocol import decode_frame, encode_frame, encode_frames
 from detector.recording import Recording
@@ -270,3 +270,34 @@ def test_state_stays_small_all_night() -> None:
         sizes.append(len(pickle.dumps(stream, protocol=pickle.HIGHEST_PROTOCOL)))
     assert max(sizes) <= 4096
     assert min(sizes) < max(sizes)  # it is the real state that was measured
+
+
+@pytest.mark.parametrize(("down_s", "stays_in_bed"), [(12.0, True), (120.0, False)])
+def test_a_time_synced_reboot_keeps_the_clock(
+    night: Recording, down_s: float, stays_in_bed: bool
+) -> None:
+    """After a reboot of a time-synced sensor, events sit where the clock says, not earlier; a
+    short outage keeps the sleeper in bed, a long one ends the interval."""
+    n, t0 = 250, 1_800_000_000_000_000
+    half = len(night.samples) // n // 2
+    stream = Stream(night.fs, night.channels)
+    items = []
+    for i in range(len(night.samples) // n):
+        boot, first = (1, 0) if i < half else (2, half)
+        clock = t0 + round(i * 1e6) + (round(down_s * 1e6) if boot == 2 else 0)
+        payload = encode_frame(
+            night.samples[i * n : (i + 1) * n],
+            seq=i - first,
+            boot_id=boot,
+            sample0=(i - first) * n,
+            fs_hz=night.fs,
+            t0_us=clock,
+        )
+        items += stream.step(decode_frame(payload)).items
+    items += stream.finish().items
+    late = [e for e in items if isinstance(e, Event) and e.event_id.split(":")[1] == "00000002"]
+    assert late
+    assert min(e.onset_s for e in late) >= half + down_s  # not pulled back by the downtime
+    intervals = [i for i in items if isinstance(i, BedInterval)]
+    assert len(intervals) == (1 if stays_in_bed else 2)
+    assert intervals[-1].end_s == pytest.approx(len(night.samples) // n + down_s, abs=0.01)
