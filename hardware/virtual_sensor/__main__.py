@@ -3,7 +3,8 @@
 ``python -m hardware.virtual_sensor write OUT.npz --scenario NAME [--minutes M] [--fs HZ]
 [--channels 1|2] [--gain G] [--hum 50|60] [--highpass HZ] [--seed N]`` writes a recording and
 ``OUT.truth.json`` and prints a one-line summary; ``python -m hardware.virtual_sensor scenarios``
-lists the presets.
+lists the presets; ``evalset DIR`` writes the fixed evaluation set and ``crosscheck DIR`` the
+recordings of a second, independent crude simulator (:mod:`.crosscheck`).
 
 Exit status: 0 on success, 2 for bad arguments, 1 when the data or the output cannot be used; the
 reason is one line on stderr. Progress goes to stderr for recordings longer than 30 minutes.
@@ -57,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--quiet", action="store_true", help="no progress on stderr")
     e = sub.add_parser("evalset", help="write the fixed evaluation set (24 recordings)")
     e.add_argument("out", type=Path, help="output directory")
+    c = sub.add_parser("crosscheck", help="write 7 recordings of a second, crude simulator")
+    c.add_argument("out", type=Path, help="output directory")
     return p
 
 
@@ -137,6 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.out, lambda msg: print(msg, file=sys.stderr, flush=True)
             )
             print(f"wrote {len(paths)} recordings with ground truth to {args.out}")
+            return 0
+        if args.command == "crosscheck":
+            from .crosscheck import write_crosscheck_set  # noqa: PLC0415 - only this command
+
+            paths = write_crosscheck_set(args.out)
+            print(f"wrote {len(paths)} cross-check recordings with ground truth to {args.out}")
             return 0
         return _write(args)
     except _UsageError as err:
