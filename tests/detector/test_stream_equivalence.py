@@ -301,3 +301,30 @@ def test_a_time_synced_reboot_keeps_the_clock(
     intervals = [i for i in items if isinstance(i, BedInterval)]
     assert len(intervals) == (1 if stays_in_bed else 2)
     assert intervals[-1].end_s == pytest.approx(len(night.samples) // n + down_s, abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def clipped_night() -> Recording:
+    """A 12-bit ADC whose movements clip at its own rails (not the int16 ones)."""
+    from hardware.virtual_sensor.evalset import EVALUATION_SET  # noqa: PLC0415
+
+    scenario = next(s for stem, s, _, _ in EVALUATION_SET if stem == "adc12_clipping")
+    return generate(scenario, seed=17, minutes=10)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cuts=st.lists(st.integers(0, 10 * 60 * 250), max_size=25))
+def test_narrow_rails_pickled_at_any_cut_give_identical_output(
+    clipped_night: Recording, cuts: list[int]
+) -> None:
+    reference = analyze(clipped_night.samples, clipped_night.fs, clipped_night.channels)
+    assert any(e.clipped for e in reference.events)
+    stream = Stream(clipped_night.fs, clipped_night.channels)
+    outputs = []
+    for part in np.split(clipped_night.samples, sorted(set(cuts))):
+        outputs.append(stream.feed(part))
+        stream = pickle.loads(pickle.dumps(stream))
+    outputs.append(stream.finish())
+    assert _result(outputs).as_json() == reference.as_json()
