@@ -71,3 +71,30 @@ def test_a_jerk_clipped_by_a_12_bit_adc_near_sleep_onset_is_hypnic() -> None:
     assert near[0].clipped
     assert near[0].amplitude < 20.0  # below the hypnic threshold as measured
     assert near[0].type is EventType.HYPNIC_JERK
+
+
+def test_clipping_and_the_sensor_s_recovery_make_one_event() -> None:
+    """A jerk that saturates the ADC, then the piezo's slow recovery: one movement, not several."""
+    x = heartbeat(240.0, 60.0)
+    start, n = int(150 * FS), int(0.3 * FS)
+    x[start : start + n] += 60.0 * 2000.0 * burst(n, 4.0, 40.0, seed=8)
+    tail = np.arange(int(3 * FS)) / FS
+    x[start + n : start + n + len(tail)] += 20000.0 * np.exp(-tail / 0.32)  # RC recovery
+    samples = np.clip(np.round(x), -32768, 32767).astype(np.int16)[:, np.newaxis]
+    assert (np.abs(samples.astype(np.int32)) >= 32767).sum() > 10  # it did clip
+    result = analyze(samples, FS, ("torso",))
+    assert result.in_bed
+    assert [round(e.onset_s) for e in result.events] == [150]
+    assert result.events[0].clipped
+
+
+def test_hum_and_pink_noise_in_bed_make_no_events() -> None:
+    rng = np.random.default_rng(2)
+    n = int(240 * FS)
+    pink = np.cumsum(rng.normal(0, 1, n))
+    pink -= np.convolve(pink, np.ones(250) / 250, mode="same")  # 1/f-like drift, no DC
+    t = np.arange(n) / FS
+    x = heartbeat(240.0, 60.0) + 150.0 * np.sin(2 * np.pi * 50 * t) + 6.0 * pink
+    result = analyze(np.round(x).astype(np.int16)[:, np.newaxis], FS, ("torso",))
+    assert result.in_bed
+    assert result.events == []
