@@ -66,7 +66,7 @@ def _block(window: npt.NDArray[np.float64], decimated: npt.NDArray[np.int64]) ->
     return float((products.max(axis=1) / energy).max())
 
 
-def skeleton_costs(repeat: int = 20000) -> tuple[float, float]:
+def skeleton_costs(repeat: int = 3000) -> tuple[float, float]:
     """Return the skeleton's cost per frame and per block, in microseconds (best of 3).
 
     Examples
