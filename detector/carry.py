@@ -3,7 +3,8 @@
 A pickled numpy array costs about 130 bytes of framing (reconstructor, dtype, shape) on top of
 its data, and a bed carries about twenty small arrays. :func:`pack_arrays` writes them as one
 bytes object instead: per array a dtype code, the number of dimensions and the shape, then the
-raw little-endian data. The round trip is exact.
+raw little-endian data. The round trip is exact. :func:`pack_carried` packs what several stages
+carry (their arrays this way, their scalars beside them) into one compressed blob.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def to_bfloat16(values: npt.NDArray[np.float32]) -> npt.NDArray[np.uint16]:
 
 
 def from_bfloat16(codes: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32]:
-    """Inverse of :func:`to_bfloat16` (exact)."""
+    """Return the float32 values that bfloat16 codes stand for (exactly)."""
     return (codes.astype(np.uint32) << 16).view(np.float32)
 
 
