@@ -5,7 +5,8 @@ clipped movement sits on 2047, not on the int16 rail. A sample counts as clipped
 when
 
 * its value is the top (or bottom) code of a common ADC width (8, 10, 12 or 14 bits, signed or
-  unsigned),
+  unsigned), or of the sum of 2, 4, 8 or 16 such readings (firmware that oversamples by summing,
+  like this project's ESP32-ADC source: four 12-bit readings, rails -8192 and +8188),
 * it repeats for at least three samples in a row (a flat top), and
 * no sample of the stream on any channel went beyond it so far (a rail is the extreme of the
   signal; the channels share one ADC).
@@ -23,8 +24,13 @@ import numpy.typing as npt
 __all__ = ["HIGH_RAILS", "LOW_RAILS", "RUN", "START_HIGH", "START_LOW", "rail_flags"]
 
 _WIDTHS = (8, 10, 12, 14)
-HIGH_RAILS = np.array(sorted({2 ** (b - 1) - 1 for b in _WIDTHS} | {2**b - 1 for b in _WIDTHS}))
-LOW_RAILS = np.array(sorted(-(2 ** (b - 1)) for b in _WIDTHS))
+_SUMMED = (1, 2, 4, 8, 16)  # readings summed per sample
+_TOPS = [top for b in _WIDTHS for top in (2 ** (b - 1) - 1, 2**b - 1)]
+_NEAR_INT16 = 2**15 - 2**10  # codes this far out are the int16 check's (``clip_level``)
+HIGH_RAILS = np.array(sorted({k * top for top in _TOPS for k in _SUMMED if k * top < _NEAR_INT16}))
+LOW_RAILS = np.array(
+    sorted({-k * 2 ** (b - 1) for b in _WIDTHS for k in _SUMMED if k * 2 ** (b - 1) < _NEAR_INT16})
+)
 RUN = 3  # samples in a row on the rail
 START_HIGH, START_LOW = -(2**15) - 1, 2**15  # extremes before any sample (beyond int16)
 _HIGH_SET = frozenset(HIGH_RAILS.tolist())

@@ -78,3 +78,10 @@ def test_front_end_flags_ticks_of_a_12_bit_rail_in_any_chunking() -> None:
     assert not whole.all()
     np.testing.assert_array_equal(ticks([1, 2, 3, 250, 251, 777, 1999]), whole)
     np.testing.assert_array_equal(ticks(list(range(7, 2000, 7))), whole)
+
+
+def test_this_project_s_esp32_adc_rails_are_recognised() -> None:
+    """The reference firmware sums four 12-bit readings: rails +8188 and -8192 (hardware/README)."""
+    x = np.array([[0], [8188], [8188], [8188], [0], [-8192], [-8192], [-8192], [0]], np.int16)
+    flags = chunked(x, []).ravel().tolist()
+    assert flags == [False, False, False, True, False, False, False, True, False]
