@@ -302,17 +302,29 @@ class Engine:
         """End of data: flush the look-ahead with a flat tail, then close an open movement.
 
         The filters, the slow band and the heartbeat tracker hold back about 0.7 s; a copy of the
-        last sample pushes it through (a flat signal adds no movement), so nothing near the end
-        of the data is lost.
+        last sample pushes it through, so nothing near the end of the data is lost. Where the real
+        data stops, that tail is a step for the band-pass (mains hum, say, stops dead): a movement
+        that starts within the band-pass's reach of the end is that step, and is left out.
         """
         last = self.frontend.last_sample
-        items: list[Movement | PresenceChange] = []
-        if last is not None:
-            held_ticks = self.slowband.delay + self._beats.radius + 1
-            flat = self.design.long_samples + held_ticks * self.design.tick_samples
-            items += self.process(np.repeat(last[np.newaxis], flat, axis=0)).items
+        if last is None:
+            movements = self._segmenter.flush(self.slowband.next_tick)
+            return EngineOutput(self._merge(movements, horizon=None))
+        d = self.design
+        # a movement's onset sample is first_tick * tick_samples + delay_samples
+        reach = self.frontend.samples_seen - 2 * d.delay_samples
+        held_ticks = self.slowband.delay + self._beats.radius + 1
+        flat = d.long_samples + held_ticks * d.tick_samples
+        items = self.process(np.repeat(last[np.newaxis], flat, axis=0)).items
         movements = self._segmenter.flush(self.slowband.next_tick)
-        return EngineOutput(items + self._merge(movements, horizon=None))
+        items += self._merge(movements, horizon=None)
+        return EngineOutput(
+            [
+                i
+                for i in items
+                if not (isinstance(i, Movement) and i.first_tick * d.tick_samples >= reach)
+            ]
+        )
 
     def _evidence(
         self, blocks: npt.NDArray[np.int64], beat: npt.NDArray[np.float64]

@@ -181,6 +181,11 @@ class FrontEnd:
         self._ticks_done, self._high, self._low = scalars
 
     @property
+    def samples_seen(self) -> int:
+        """Raw samples fed so far (band samples made, plus the history they still wait on)."""
+        return self._ticks_done * self._sizes[1] + len(self._pending) + len(self._history)
+
+    @property
     def last_sample(self) -> npt.NDArray[np.int16] | None:
         """The most recent raw sample (one value per channel), None before any."""
         return self._history[-1].copy() if len(self._history) else None

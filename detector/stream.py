@@ -145,7 +145,6 @@ class Stream:
         self._last_wake_end: int | None = None  # stream sample
         self._device_offset = 0  # device sample index minus stream sample index, this boot
         self._clock_end_us: int | None = None  # clock time at the end of the last frame, if synced
-        self._cutoff: int | None = None  # while flushing: movements from here on are artefacts
 
     # -- pickling ----------------------------------------------------------------------------
 
@@ -218,7 +217,7 @@ class Stream:
     def finish(self) -> StreamOutput:
         """End of data: close open movements, series and bed intervals."""
         out = StreamOutput()
-        self._flush(out)
+        self._consume(self.engine.finish().items, out)
         end = self.segment_start + self.samples_seen
         if self._in_bed_since is not None:
             out.items.append(BedInterval(self._in_bed_since, end, self.fs_hz))
@@ -230,27 +229,13 @@ class Stream:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _flush(self, out: StreamOutput) -> None:
-        """End the engine's data: take what its look-ahead still held.
-
-        The engine pushes its filters through with a flat tail; where real data stops, that tail
-        is a step for the band-pass (mains hum, say, stops dead), so a movement that starts within
-        the filter's reach of the end is the end itself, not a movement, and is dropped.
-        """
-        end = self.segment_start + self.samples_seen
-        self._cutoff = end - self.engine.design.delay_samples
-        try:
-            self._consume(self.engine.finish().items, out)
-        finally:
-            self._cutoff = None
-
     def _restart(self, out: StreamOutput, skip: int = 0) -> None:
         """Close what is open and start a fresh engine (reboot or long gap).
 
         A person in bed stays in bed across a restart unless the data gap is longer than the
         presence exit time: a sensor reboot or a Wi-Fi hiccup is not getting up.
         """
-        self._flush(out)
+        self._consume(self.engine.finish().items, out)
         end = self.segment_start + self.samples_seen
         carry = self._in_bed_since is not None and skip <= self.config.presence_exit_s * self.fs_hz
         if self._in_bed_since is not None and not carry:
@@ -312,8 +297,6 @@ class Stream:
         design = self.engine.design
         onset = self._tick_to_sample(movement.first_tick)
         duration = (movement.last_tick - movement.first_tick + 1) * design.tick_samples
-        if self._cutoff is not None and onset >= self._cutoff:
-            return  # it starts where the data stops (see _flush)
         if (
             movement.peaks[0] < self.config.min_fast_ratio
             and movement.peaks[1] < self.config.high_on_ratio

@@ -39,6 +39,7 @@ def oracle(raw: np.ndarray, design: FrontEndDesign) -> tuple[np.ndarray, np.ndar
 def run(raw: np.ndarray, design: FrontEndDesign, cuts: list[int]) -> Ticks:
     fe = FrontEnd(design, raw.shape[1])
     parts = [fe.process(chunk) for chunk in np.split(raw, sorted(cuts))]
+    assert fe.samples_seen == len(raw)
     first = parts[0].first
     assert first == 0
     env = np.concatenate([p.envelope for p in parts])
