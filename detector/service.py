@@ -66,7 +66,7 @@ class BedDetector:
             return StreamOutput()
         frame = accepted.frame
         out = StreamOutput()
-        if self.stream is not None and not self._fits(frame):
+        if self.stream is not None and not self.stream.fits(frame):
             out.items += self.stream.finish().items
             self.stream = None
         if self.stream is None:
@@ -90,10 +90,6 @@ class BedDetector:
         out = self.stream.finish()
         self.stream = None
         return out
-
-    def _fits(self, frame: Frame) -> bool:
-        assert self.stream is not None
-        return frame.fs_hz == self.stream.fs_hz and frame.channels == len(self.stream.channels)
 
     def _names(self, frame: Frame) -> tuple[str, ...]:
         names = self.channel_names

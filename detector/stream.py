@@ -172,7 +172,7 @@ class Stream:
             Its sequence class when the caller already tracks the sequence (e.g. with
             :class:`~detector.ingest.BedIngest`); otherwise the stream classifies it itself.
         """
-        if frame.channels != len(self.channels) or frame.fs_hz != self.fs_hz:
+        if not self.fits(frame):
             # Checked before the sequence is touched, so a refused frame changes nothing.
             raise ValueError(
                 f"frame has {frame.channels} channels at {frame.fs_hz} Hz; stream expects "
@@ -204,6 +204,10 @@ class Stream:
             frame.t0_us + round(frame.n_samples * 1e6 / self.fs_hz) if frame.time_synced else None
         )
         return out
+
+    def fits(self, frame: Frame) -> bool:
+        """Whether ``frame`` has this stream's sample rate and channel count."""
+        return frame.channels == len(self.channels) and frame.fs_hz == self.fs_hz
 
     def feed(self, samples: npt.ArrayLike, out: StreamOutput | None = None) -> StreamOutput:
         """Feed raw samples ``(n, channels)`` that follow the previous ones without a gap."""
