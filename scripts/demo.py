@@ -15,17 +15,17 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from detector.events import Event
-from detector.ingest import BedIngest
 from detector.recording import Recording
 from detector.sequence import FrameClass
-from detector.stream import BedChange, PlmStarted, Stream
+from detector.service import BedDetector
+from detector.stream import BedChange, PlmStarted
 from detector.topics import DEFAULT_PREFIX, TopicError, TopicKind, parse_topic, subscription
 from hardware.mqtt import start_local_broker
 from hardware.virtual_sensor.publish import Faults, Publisher, VirtualBed
@@ -38,8 +38,7 @@ LEAD_IN_S = 60.0  # empty bed played before the sleeper gets in
 class BedState:
     """What the receiver knows of one bed."""
 
-    ingest: BedIngest = field(default_factory=BedIngest)
-    stream: Stream | None = None
+    detector: BedDetector
     status: str = "?"
     start: float = 0.0
     events: int = 0
@@ -70,21 +69,20 @@ class Receiver:
         except TopicError:
             return
         with self.lock:
-            bed = self.beds.setdefault(parts.bed, BedState(start=self.starts.get(parts.bed, 0.0)))
+            bed = self.beds.get(parts.bed)
+            if bed is None:
+                start = self.starts.get(parts.bed, 0.0)
+                bed = self.beds[parts.bed] = BedState(BedDetector(parts.bed), start=start)
             if parts.kind is TopicKind.STATUS:
                 bed.status = message.payload.decode(errors="replace")
                 self.lines.put(f"  {parts.bed}: sensor {bed.status}")
+            elif parts.kind is TopicKind.META:
+                bed.detector.meta(message.payload)
             elif parts.kind is TopicKind.RAW:
                 self._raw(parts.bed, bed, message.payload)
 
     def _raw(self, name: str, bed: BedState, payload: bytes) -> None:
-        accepted = bed.ingest.feed(payload)
-        if accepted is None:
-            return
-        frame = accepted.frame
-        if bed.stream is None:
-            bed.stream = Stream(frame.fs_hz, ("torso", "legs")[: frame.channels], bed=name)
-        for item in bed.stream.step(frame, accepted.verdict).items:
+        for item in bed.detector.raw(payload).items:
             line = self._describe(name, bed, item)
             if line is not None:
                 bed.events += 1
@@ -113,14 +111,13 @@ class Receiver:
         with self.lock:
             parts = []
             for name, bed in sorted(self.beds.items()):
-                s, c = bed.ingest.stats, bed.ingest.classes
+                ingest, stream = bed.detector.ingest, bed.detector.stream
+                s, c = ingest.stats, ingest.classes
                 errors = ", ".join(f"{r.value} {n}" for r, n in s.errors.items() if n) or "none"
-                in_bed = (
-                    "in bed" if bed.stream is not None and bed.stream.engine.in_bed else "empty"
-                )
+                in_bed = "in bed" if stream is not None and stream.engine.in_bed else "empty"
                 parts.append(
                     f"{name}: {s.frames_accepted / max(elapsed, 1e-9):5.1f} frames/s, "
-                    f"{s.samples_accepted} samples, lost {bed.ingest.missing_samples} samples, "
+                    f"{s.samples_accepted} samples, lost {ingest.missing_samples} samples, "
                     f"dup {c[FrameClass.DUPLICATE]}, late {c[FrameClass.LATE]}, "
                     f"reboots {c[FrameClass.REBOOT]}, bad payloads {s.error_count} ({errors}); "
                     f"{in_bed}"
