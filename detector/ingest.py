@@ -107,3 +107,8 @@ class BedIngest:
     def missing_samples(self) -> int:
         """Samples per channel lost in gaps."""
         return self.tracker.missing_samples
+
+    @property
+    def missing_frames(self) -> int:
+        """Frames that never arrived (or arrived too late to use)."""
+        return self.tracker.missing_frames

@@ -76,10 +76,19 @@ class SequenceTracker:
     """Classify the frames of one bed in arrival order.
 
     The state is a handful of integers, small and picklable. Counters for every class are kept in
-    :attr:`counts`; :attr:`missing_samples` totals the samples lost in gaps.
+    :attr:`counts`; :attr:`missing_samples` totals the samples lost in gaps and
+    :attr:`missing_frames` the frames whose sequence numbers were skipped.
     """
 
-    __slots__ = ("_boot_id", "_last_seq", "_next_sample", "_seen", "counts", "missing_samples")
+    __slots__ = (
+        "_boot_id",
+        "_last_seq",
+        "_next_sample",
+        "_seen",
+        "counts",
+        "missing_frames",
+        "missing_samples",
+    )
 
     def __init__(self) -> None:
         self._boot_id: int | None = None
@@ -88,6 +97,7 @@ class SequenceTracker:
         self._seen = 0  # bit i set: seq (last_seq - i) was received
         self.counts: dict[FrameClass, int] = dict.fromkeys(FrameClass, 0)
         self.missing_samples = 0
+        self.missing_frames = 0
 
     def classify(self, frame: Frame) -> SequenceVerdict:
         """Classify ``frame`` and update the state.
@@ -133,6 +143,7 @@ class SequenceTracker:
             self._restart(boot_id, seq, sample0, n_samples)
             return SequenceVerdict(FrameClass.REBOOT)
         self._seen = ((self._seen << ahead) | 1) & ((1 << _WINDOW) - 1) if ahead < _WINDOW else 1
+        self.missing_frames += ahead - 1  # sequence numbers skipped (a late one is still lost)
         self._last_seq = seq
         self._next_sample = (sample0 + n_samples) % _MOD
         if missing:

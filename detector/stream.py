@@ -205,6 +205,15 @@ class Stream:
         )
         return out
 
+    def resume_in_bed(self) -> None:
+        """Continue a bed state known from before this stream started (e.g. an app restart).
+
+        The stream starts in bed without reporting a bed entry: whoever restarted the receiver
+        did not get into bed again. If the bed is in fact empty, the exit follows as usual.
+        """
+        self._in_bed_since = self.segment_start + self.samples_seen
+        self.engine.resume_in_bed()
+
     def fits(self, frame: Frame) -> bool:
         """Whether ``frame`` has this stream's sample rate and channel count."""
         return frame.channels == len(self.channels) and frame.fs_hz == self.fs_hz

@@ -127,3 +127,11 @@ def test_matches_an_oracle_on_lossy_reordered_streams(data: st.DataObject) -> No
             highest = seq
         seen.add(seq)
     assert classify_all([frame(s, s * N) for s in arrivals]) == expected
+
+
+def test_missing_frames_count_skipped_sequence_numbers_even_when_they_arrive_late() -> None:
+    tracker = SequenceTracker()
+    for f in (frame(0, 0), frame(1, N), frame(4, 4 * N), frame(2, 2 * N), frame(5, 5 * N)):
+        tracker.classify(f)
+    assert tracker.missing_frames == 2  # seq 2 came too late to use; seq 3 never came
+    assert tracker.missing_samples == 2 * N

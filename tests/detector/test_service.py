@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pickle
 
 import numpy as np
 import pytest
 
 from detector.analyze import analyze
+from detector.events import Event
 from detector.protocol import encode_frame, encode_frames
 from detector.recording import Recording
-from detector.service import BedOutput, DetectorService
+from detector.service import BedDetector, BedOutput, DetectorService
+from detector.stream import BedChange
 from hardware.virtual_sensor.synth import generate
 
 PREFIX = "sleep_myoclonus"
@@ -118,3 +121,33 @@ def test_a_sensor_that_changes_its_format_starts_a_new_stream() -> None:
     stream = service.beds["a"].stream
     assert stream is not None
     assert stream.channels == ("left", "right")
+
+
+def test_a_restarted_receiver_resumes_in_bed_without_reporting_an_entry(
+    nights: dict[str, Recording],
+) -> None:
+    """Someone in bed when the receiver restarts: no bed entry, yet the exit still comes."""
+    night = nights["guest"]  # in bed from the start
+    empty_bed = np.zeros((int(night.fs) * 60, 2), np.int16)  # then a minute of nothing
+    payloads = encode_frames(np.vstack([night.samples, empty_bed]), night.fs, FRAME, boot_id=7)
+    in_bed = payloads[: len(night.samples) // FRAME]
+    fresh, resumed = BedDetector("guest"), BedDetector("guest", resume_in_bed=True)
+    fresh_out = [item for p in in_bed for item in fresh.raw(p).items]
+    resumed_out = [item for p in in_bed for item in resumed.raw(p).items]
+    assert any(isinstance(i, BedChange) and i.in_bed for i in fresh_out)
+    assert not any(isinstance(i, BedChange) for i in resumed_out)
+    assert [e.event_id for e in fresh_out if isinstance(e, Event)] == [
+        e.event_id for e in resumed_out if isinstance(e, Event)
+    ]
+    later = [i for p in payloads[len(in_bed) :] for i in resumed.raw(p).items]
+    assert [i.in_bed for i in later if isinstance(i, BedChange)] == [False]
+
+
+def test_a_checkpoint_leaves_the_latest_frame_out(nights: dict[str, Recording]) -> None:
+    bed = BedDetector("guest")
+    for payload in encode_frames(nights["guest"].samples[:2500], 250.0, FRAME, boot_id=7):
+        bed.raw(payload)
+    assert bed.last_frame is not None
+    restored = pickle.loads(pickle.dumps(bed))
+    assert restored.last_frame is None
+    assert restored.ingest.stats.frames_accepted == bed.ingest.stats.frames_accepted
