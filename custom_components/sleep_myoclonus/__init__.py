@@ -1,11 +1,55 @@
 """Sleep Myoclonus: nocturnal twitch detection from an under-mattress piezo sensor over MQTT.
 
-Package skeleton; the integration (config flow, entities, events) arrives with the Home Assistant
-integration issue.
+Each config entry is one bed sensor. Its :class:`~.bed.SleepBed` (``entry.runtime_data``)
+subscribes to the sensor's topics through Home Assistant's MQTT integration, runs the detector on
+the event loop and feeds the entities, the bus event behind the device triggers, and the logbook.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from homeassistant.components import mqtt
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
 
-DOMAIN: Final = "sleep_myoclonus"
+from .bed import SleepBed, SleepMyoclonusConfigEntry
+from .const import DOMAIN
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+
+__all__ = ["DOMAIN", "async_setup_entry", "async_unload_entry"]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> bool:
+    """Set up one bed sensor."""
+    if not await mqtt.async_wait_for_mqtt_client(hass):
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_available")
+    bed = SleepBed(hass, entry)
+    await bed.async_load()
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.unique_id or entry.entry_id)},
+        name=entry.title,
+        manufacturer="Sleep Myoclonus",
+        model="Bed sensor",
+    )
+    bed.device_id = device.id
+    entry.runtime_data = bed
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await bed.async_start()
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> bool:
+    """Unload a bed sensor, saving tonight's counters."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_stop()
+    return unloaded
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> None:
+    """Options change the detector's parameters and the night window: start over with them."""
+    await hass.config_entries.async_reload(entry.entry_id)

@@ -1,0 +1,33 @@
+"""Base entity: one bed's device, state written when the bed says so."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .bed import SleepBed
+from .const import DOMAIN
+
+
+class SleepBedEntity(Entity):
+    """An entity of one bed sensor; unavailable while the sensor is offline."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, bed: SleepBed, description: EntityDescription) -> None:
+        self.bed = bed
+        self.entity_description = description
+        unique = bed.entry.unique_id or bed.entry.entry_id
+        self._attr_unique_id = f"{unique}-{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, unique)})
+
+    @property
+    def available(self) -> bool:
+        """Whether the sensor is online."""
+        return self.bed.available
+
+    async def async_added_to_hass(self) -> None:
+        """Write state whenever the bed has news."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.bed.async_add_listener(self.async_write_ha_state))

@@ -1,0 +1,184 @@
+"""Sensors: live twitch rate, tonight's counts, PLM index, time in bed, signal and link health."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .bed import SleepBed, SleepMyoclonusConfigEntry
+from .const import BedEventType
+from .entity import SleepBedEntity
+
+PARALLEL_UPDATES = 0  # push updates only
+
+UNIT_PER_HOUR = "/h"
+UNIT_TWITCHES_PER_HOUR = "twitches/h"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BedSensorDescription(SensorEntityDescription):
+    """A bed sensor: how to read its value from the bed."""
+
+    value: Callable[[SleepBed], StateType | dt.datetime]
+    attributes: Callable[[SleepBed], dict[str, Any]] | None = None
+    always_available: bool = False  # link diagnostics stay readable while the sensor is offline
+
+
+def _count(kind: BedEventType) -> Callable[[SleepBed], int]:
+    return lambda bed: bed.tally.counts[kind]
+
+
+def _tonight(bed: SleepBed) -> dict[str, Any]:
+    night = bed.tally.night
+    return {"night": night.isoformat() if night else None}
+
+
+def _plm_index(bed: SleepBed) -> float | None:
+    value = bed.tally.plm_index(dt_util.utcnow())
+    return None if value is None else round(value, 1)
+
+
+def _time_in_bed_h(bed: SleepBed) -> float:
+    return round(bed.tally.time_in_bed_s(dt_util.utcnow()) / 3600.0, 2)
+
+
+def _errors_by_reason(bed: SleepBed) -> dict[str, Any]:
+    return {reason.value: n for reason, n in bed.frame_errors.items()}
+
+
+SENSORS: tuple[BedSensorDescription, ...] = (
+    BedSensorDescription(
+        key="twitch_rate",
+        translation_key="twitch_rate",
+        native_unit_of_measurement=UNIT_TWITCHES_PER_HOUR,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value=lambda bed: bed.twitch_rate(),
+    ),
+    BedSensorDescription(
+        key="twitches_tonight",
+        translation_key="twitches_tonight",
+        state_class=SensorStateClass.TOTAL,
+        value=_count(BedEventType.TWITCH),
+        attributes=_tonight,
+    ),
+    BedSensorDescription(
+        key="limb_movements_tonight",
+        translation_key="limb_movements_tonight",
+        state_class=SensorStateClass.TOTAL,
+        value=_count(BedEventType.LIMB_MOVEMENT),
+        attributes=_tonight,
+    ),
+    BedSensorDescription(
+        key="plm_index_tonight",
+        translation_key="plm_index_tonight",
+        native_unit_of_measurement=UNIT_PER_HOUR,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value=_plm_index,
+        attributes=lambda bed: {**_tonight(bed), "movements_in_series": bed.tally.plm_movements},
+    ),
+    BedSensorDescription(
+        key="hypnic_jerks_tonight",
+        translation_key="hypnic_jerks_tonight",
+        state_class=SensorStateClass.TOTAL,
+        value=_count(BedEventType.HYPNIC_JERK),
+        attributes=_tonight,
+    ),
+    BedSensorDescription(
+        key="gross_movements_tonight",
+        translation_key="gross_movements_tonight",
+        state_class=SensorStateClass.TOTAL,
+        value=_count(BedEventType.GROSS_MOVEMENT),
+        attributes=_tonight,
+    ),
+    BedSensorDescription(
+        key="time_in_bed_tonight",
+        translation_key="time_in_bed_tonight",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.HOURS,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value=_time_in_bed_h,
+        attributes=_tonight,
+    ),
+    BedSensorDescription(
+        key="last_twitch",
+        translation_key="last_twitch",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value=lambda bed: bed.tally.last_twitch,
+    ),
+    BedSensorDescription(
+        key="signal_quality",
+        translation_key="signal_quality",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value=lambda bed: bed.signal_quality(),
+    ),
+    BedSensorDescription(
+        key="frames_lost",
+        translation_key="frames_lost",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value=lambda bed: bed.frames_lost,
+        always_available=True,
+    ),
+    BedSensorDescription(
+        key="frame_errors",
+        translation_key="frame_errors",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value=lambda bed: bed.detector.ingest.stats.error_count,
+        attributes=_errors_by_reason,
+        always_available=True,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SleepMyoclonusConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add a bed's sensors."""
+    bed = entry.runtime_data
+    async_add_entities(BedSensor(bed, description) for description in SENSORS)
+
+
+class BedSensor(SleepBedEntity, SensorEntity):
+    """A sensor read from the bed's runtime."""
+
+    entity_description: BedSensorDescription
+
+    @property
+    def available(self) -> bool:
+        """Link diagnostics stay available; everything else follows the sensor."""
+        return self.entity_description.always_available or super().available
+
+    @property
+    def native_value(self) -> StateType | dt.datetime:
+        """The current value."""
+        return self.entity_description.value(self.bed)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Extra attributes (the night the counts belong to; errors by reason)."""
+        attributes = self.entity_description.attributes
+        return attributes(self.bed) if attributes else None
