@@ -27,9 +27,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntr
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_available")
     bed = SleepBed(hass, entry)
     await bed.async_load()
-    device = dr.async_get(hass).async_get_or_create(
+    registry = dr.async_get(hass)
+    identifiers = {(DOMAIN, entry.entry_id)}  # kept when the bed is pointed at a new sensor
+    # created once; afterwards the sensor's meta keeps model and firmware up to date
+    device = registry.async_get_device(identifiers=identifiers) or registry.async_get_or_create(
         config_entry_id=entry.entry_id,
-        identifiers={(DOMAIN, entry.unique_id or entry.entry_id)},
+        identifiers=identifiers,
         name=entry.title,
         manufacturer="Sleep Myoclonus",
         model="Bed sensor",

@@ -9,6 +9,15 @@ from .bed import SleepBed
 from .const import DOMAIN
 
 
+def entity_unique_id(entry_id: str, key: str) -> str:
+    """Return the unique id of a bed's entity.
+
+    Built on the config entry, not on the sensor's topics: pointing a bed at a new sensor
+    (reconfigure) keeps its entities and their history.
+    """
+    return f"{entry_id}-{key}"
+
+
 class SleepBedEntity(Entity):
     """An entity of one bed sensor; unavailable while the sensor is offline."""
 
@@ -18,9 +27,8 @@ class SleepBedEntity(Entity):
     def __init__(self, bed: SleepBed, description: EntityDescription) -> None:
         self.bed = bed
         self.entity_description = description
-        unique = bed.entry.unique_id or bed.entry.entry_id
-        self._attr_unique_id = f"{unique}-{description.key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, unique)})
+        self._attr_unique_id = entity_unique_id(bed.entry.entry_id, description.key)
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, bed.entry.entry_id)})
 
     @property
     def available(self) -> bool:

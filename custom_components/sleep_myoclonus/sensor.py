@@ -25,6 +25,9 @@ from .entity import SleepBedEntity
 
 PARALLEL_UPDATES = 0  # push updates only
 
+# Tonight's counts only grow during a night and drop to zero when the next night starts, which
+# is what TOTAL_INCREASING means to long-term statistics (a drop is a new cycle, not a loss).
+
 UNIT_PER_HOUR = "/h"
 UNIT_TWITCHES_PER_HOUR = "twitches/h"
 
@@ -72,14 +75,14 @@ SENSORS: tuple[BedSensorDescription, ...] = (
     BedSensorDescription(
         key="twitches_tonight",
         translation_key="twitches_tonight",
-        state_class=SensorStateClass.TOTAL,
+        state_class=SensorStateClass.TOTAL_INCREASING,
         value=_count(BedEventType.TWITCH),
         attributes=_tonight,
     ),
     BedSensorDescription(
         key="limb_movements_tonight",
         translation_key="limb_movements_tonight",
-        state_class=SensorStateClass.TOTAL,
+        state_class=SensorStateClass.TOTAL_INCREASING,
         value=_count(BedEventType.LIMB_MOVEMENT),
         attributes=_tonight,
     ),
@@ -95,14 +98,14 @@ SENSORS: tuple[BedSensorDescription, ...] = (
     BedSensorDescription(
         key="hypnic_jerks_tonight",
         translation_key="hypnic_jerks_tonight",
-        state_class=SensorStateClass.TOTAL,
+        state_class=SensorStateClass.TOTAL_INCREASING,
         value=_count(BedEventType.HYPNIC_JERK),
         attributes=_tonight,
     ),
     BedSensorDescription(
         key="gross_movements_tonight",
         translation_key="gross_movements_tonight",
-        state_class=SensorStateClass.TOTAL,
+        state_class=SensorStateClass.TOTAL_INCREASING,
         value=_count(BedEventType.GROSS_MOVEMENT),
         attributes=_tonight,
     ),
@@ -111,7 +114,7 @@ SENSORS: tuple[BedSensorDescription, ...] = (
         translation_key="time_in_bed_tonight",
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.HOURS,
-        state_class=SensorStateClass.TOTAL,
+        state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=2,
         value=_time_in_bed_h,
         attributes=_tonight,

@@ -1,0 +1,78 @@
+"""Set up a bed entry and play a virtual sensor into it with the clock following the sensor."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+    async_fire_time_changed,
+)
+
+from custom_components.sleep_myoclonus.const import DEFAULT_OPTIONS, DOMAIN
+from hardware.virtual_sensor.network import Message
+
+# 22:00 in the test instance's time zone (US/Pacific): inside the default night window
+EVENING = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)
+TICK_S = 5.0  # the integration's state write interval
+
+
+def bed_entry(data: dict[str, Any], options: dict[str, Any] | None = None) -> MockConfigEntry:
+    """A config entry for the virtual sensor ``bedroom``."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        data=data,
+        options=dict(options or DEFAULT_OPTIONS),
+        unique_id=f"{data['topic_prefix']}/{data['sensor_id']}",
+        title="Bedroom",
+        entry_id="01JBEDROOMENTRY00000000000",  # fixed, for snapshots
+    )
+
+
+async def setup_bed(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add and set up the entry."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def play(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, messages: Iterable[Message]
+) -> None:
+    """Deliver messages at the sensor's pace: the clock advances with the sensor's time.
+
+    Timers (the periodic state write, the silence check) fire as they fall due.
+    """
+    last_time: float | None = None
+    next_tick: float | None = None
+    for message in messages:
+        if last_time is not None and message.time_s > last_time:
+            freezer.tick(message.time_s - last_time)
+        last_time = message.time_s
+        if next_tick is None:
+            next_tick = message.time_s + TICK_S
+        elif message.time_s >= next_tick:
+            async_fire_time_changed(hass)
+            next_tick = message.time_s + TICK_S
+        # live delivery: a broker flags messages retained only when replaying them to a new
+        # subscription
+        async_fire_mqtt_message(hass, message.topic, message.payload)
+    await hass.async_block_till_done()
+
+
+async def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float, step: float = TICK_S
+) -> None:
+    """Let time pass without data, firing the timers every ``step`` seconds on the way."""
+    remaining = seconds
+    while remaining > 0:
+        dt_s = min(step, remaining)
+        freezer.tick(dt_s)
+        remaining -= dt_s
+        async_fire_time_changed(hass)
+    await hass.async_block_till_done()
