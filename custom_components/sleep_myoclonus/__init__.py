@@ -13,12 +13,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 
-from .bed import SleepBed, SleepMyoclonusConfigEntry
+from .bed import SleepBed, SleepMyoclonusConfigEntry, night_store
 from .const import DOMAIN
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
-__all__ = ["DOMAIN", "async_setup_entry", "async_unload_entry"]
+__all__ = ["DOMAIN", "async_remove_entry", "async_setup_entry", "async_unload_entry"]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> bool:
@@ -53,6 +53,16 @@ async def async_unload_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEnt
     return unloaded
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> None:
+    """Delete a removed bed's stored counters."""
+    await night_store(hass, entry.entry_id).async_remove()
+
+
 async def _async_options_updated(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> None:
-    """Options change the detector's parameters and the night window: start over with them."""
-    await hass.config_entries.async_reload(entry.entry_id)
+    """Options change the detector's parameters and the night window: start over with them.
+
+    Other entry updates (e.g. discovery keys after the sensor re-announced itself) change nothing
+    the bed uses, so they do not restart it.
+    """
+    if dict(entry.options) != entry.runtime_data.options:
+        await hass.config_entries.async_reload(entry.entry_id)

@@ -68,6 +68,11 @@ type SleepMyoclonusConfigEntry = ConfigEntry[SleepBed]
 type EventListener = Callable[[BedEventType, dict[str, Any]], None]
 
 
+def night_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Return the storage of a bed's night counters."""
+    return Store(hass, STORE_VERSION, f"{DOMAIN}.{entry_id}")
+
+
 class SleepBed:
     """The runtime of one configured bed sensor (``entry.runtime_data``)."""
 
@@ -82,7 +87,7 @@ class SleepBed:
         self.detector = BedDetector(self.sensor_id, self.config)
         self.rate = RollingTwitchRate()
         self.quality = SignalQuality(QUALITY_WINDOW_S)
-        self.store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, f"{DOMAIN}.{entry.entry_id}")
+        self.store = night_store(hass, entry.entry_id)
         self.device_id: str | None = None
         self.meta: dict[str, Any] = {}
         self.status: str | None = None  # the sensor's own online/offline (retained, last will)

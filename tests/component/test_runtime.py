@@ -298,3 +298,22 @@ async def test_new_options_restart_the_bed_with_them(
     assert bed.tally.window.start == dt.time(20)
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+@pytest.mark.usefixtures("mqtt_mock")
+async def test_removing_a_bed_deletes_its_stored_counters(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    entry_data: dict[str, Any],
+) -> None:
+    freezer.move_to(EVENING)
+    entry = bed_entry(entry_data)
+    await setup_bed(hass, entry)
+    await play(hass, freezer, night_messages()[:400])
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    key = f"sleep_myoclonus.{entry.entry_id}"
+    assert hass_storage[key]["data"]["tally"]["night"] == "2026-11-26"
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
