@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-import numpy as np
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -227,8 +226,9 @@ class SleepBed:
         frame = self.detector.last_frame
         now = time.monotonic()
         if frame is not None:
+            samples, rail = frame.samples, self.config.clip_level
             clipped = bool(frame.flags & FrameFlags.CLIPPED) or bool(
-                np.abs(frame.samples).max() >= self.config.clip_level
+                samples.max() >= rail or samples.min() <= -rail
             )
             self.quality.frame(now, frame.n_samples, ingest.missing_samples - missing, clipped)
         self._last_frame_at = now
