@@ -62,6 +62,10 @@ class BedEventType(StrEnum):
     GOT_OUT_OF_BED = "got_out_of_bed"
 
 
+# entity description keys other modules look up
+TWITCH_RATE_KEY: Final = "twitch_rate"
+BED_EVENT_KEY: Final = "bed_event"
+
 # Fired on the bus for every bed event (device triggers and the logbook use it).
 EVENT_BED: Final = f"{DOMAIN}_event"
 ATTR_DEVICE_ID: Final = "device_id"

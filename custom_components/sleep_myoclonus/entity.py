@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
@@ -39,3 +41,37 @@ class SleepBedEntity(Entity):
         """Write state whenever the bed has news."""
         await super().async_added_to_hass()
         self.async_on_remove(self.bed.async_add_listener(self.async_write_ha_state))
+
+
+@callback
+def async_bed_entity(
+    hass: HomeAssistant, device_id: str, platform: str, key: str
+) -> er.RegistryEntry | None:
+    """Return the registry entry of a bed's entity, disabled or not.
+
+    Parameters
+    ----------
+    hass : HomeAssistant
+        The running instance.
+    device_id : str
+        The bed's device registry id.
+    platform : str
+        The entity's domain, e.g. ``"sensor"``.
+    key : str
+        The entity description's key, e.g. ``"twitch_rate"``.
+
+    Returns
+    -------
+    RegistryEntry or None
+        The entry, or None if the bed has no such entity.
+    """
+    registry = er.async_get(hass)
+    for entry in er.async_entries_for_device(registry, device_id, include_disabled_entities=True):
+        if (
+            entry.platform == DOMAIN
+            and entry.domain == platform
+            and entry.config_entry_id is not None
+            and entry.unique_id == entity_unique_id(entry.config_entry_id, key)
+        ):
+            return entry
+    return None

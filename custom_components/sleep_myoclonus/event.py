@@ -9,13 +9,13 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .bed import SleepBed, SleepMyoclonusConfigEntry
-from .const import BedEventType
+from .const import BED_EVENT_KEY, BedEventType
 from .entity import SleepBedEntity
 
 PARALLEL_UPDATES = 0  # push updates only
 
 DESCRIPTION = EventEntityDescription(
-    key="bed_event",
+    key=BED_EVENT_KEY,
     translation_key="bed_event",
     event_types=[kind.value for kind in BedEventType],
 )

@@ -20,7 +20,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .bed import SleepBed, SleepMyoclonusConfigEntry
-from .const import BedEventType
+from .const import TWITCH_RATE_KEY, BedEventType
 from .entity import SleepBedEntity
 
 PARALLEL_UPDATES = 0  # push updates only
@@ -65,7 +65,7 @@ def _errors_by_reason(bed: SleepBed) -> dict[str, Any]:
 
 SENSORS: tuple[BedSensorDescription, ...] = (
     BedSensorDescription(
-        key="twitch_rate",
+        key=TWITCH_RATE_KEY,
         translation_key="twitch_rate",
         native_unit_of_measurement=UNIT_TWITCHES_PER_HOUR,
         state_class=SensorStateClass.MEASUREMENT,
