@@ -9,6 +9,7 @@ same however restless the night (the count is exact to the minute); time in bed 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from .events import Event, EventType
 from .stream import BedChange, StreamOutput
@@ -74,6 +75,41 @@ class RollingTwitchRate:
                 self.twitch(item.onset_s)
             elif isinstance(item, BedChange):
                 self.bed(item.in_bed, item.time_s)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the state as JSON-safe data, to outlive a restart (see :meth:`from_json`).
+
+        Examples
+        --------
+        >>> rate = RollingTwitchRate()
+        >>> rate.bed(True, 0.0)
+        >>> rate.twitch(100.0)
+        >>> RollingTwitchRate.from_json(rate.to_json()).rate(900.0) == rate.rate(900.0)
+        True
+        """
+        return {
+            "buckets": [[key, count] for key, count in sorted(self._buckets.items())],
+            "spans": [[begin, None if math.isinf(end) else end] for begin, end in self._spans],
+        }
+
+    @classmethod
+    def from_json(
+        cls,
+        data: dict[str, Any],
+        window_s: float = 3600.0,
+        bucket_s: float = 60.0,
+        min_in_bed_s: float = 600.0,
+    ) -> RollingTwitchRate:
+        """Rebuild from :meth:`to_json` (same ``bucket_s``); malformed parts are left out."""
+        rate = cls(window_s, bucket_s, min_in_bed_s)
+        for item in data.get("buckets") or []:
+            if isinstance(item, list) and len(item) == 2 and all(isinstance(v, int) for v in item):
+                rate._buckets[item[0]] = item[1]
+        for item in data.get("spans") or []:
+            if isinstance(item, list) and len(item) == 2 and isinstance(item[0], int | float):
+                end = item[1]
+                rate._spans.append([float(item[0]), math.inf if end is None else float(end)])
+        return rate
 
     def rate(self, now_s: float) -> float | None:
         """Return twitches per hour in bed over the window ending at ``now_s``.

@@ -113,16 +113,19 @@ class SleepBed:
         tally = stored.get("tally")
         if isinstance(tally, dict):
             self.tally = NightTally.from_dict(self.tally.window, tally)
-        last_seen = dt_util.parse_datetime(str(stored.get("last_seen", "")))
-        if self.tally.in_bed_since is None:
-            return
+        rate = stored.get("rate")
+        if isinstance(rate, dict):  # the last hour's twitches: no "unknown" rate after a restart
+            self.rate = RollingTwitchRate.from_json(rate)
+        last_seen = dt_util.parse_datetime(str(stored.get("last_seen", ""))) or dt_util.utcnow()
         now = dt_util.utcnow()
-        if last_seen is not None and now - last_seen <= RESUME_IN_BED_WITHIN:
+        if self.tally.in_bed_since is not None and now - last_seen <= RESUME_IN_BED_WITHIN:
             self.detector.resume_in_bed = True  # no second "got into bed" after a restart
             self.in_bed = True
-            self.rate.bed(True, now.timestamp())
-        else:
-            self.tally.got_out_of_bed(dt_util.as_local(last_seen or self.tally.in_bed_since))
+            self.rate.bed(True, last_seen.timestamp())
+            return
+        # away too long (or out of bed): the bed time ends where the data did
+        self.tally.got_out_of_bed(dt_util.as_local(last_seen))
+        self.rate.bed(False, last_seen.timestamp())
 
     async def async_start(self) -> None:
         """Subscribe to the sensor's topics and start the periodic update."""
@@ -362,7 +365,11 @@ class SleepBed:
         self.store.async_delay_save(self._stored, STORE_SAVE_DELAY_S)
 
     def _stored(self) -> dict[str, Any]:
-        return {"tally": self.tally.as_dict(), "last_seen": dt_util.utcnow().isoformat()}
+        return {
+            "tally": self.tally.as_dict(),
+            "rate": self.rate.to_json(),
+            "last_seen": dt_util.utcnow().isoformat(),
+        }
 
     def _update_device(self) -> None:
         if self.device_id is None:

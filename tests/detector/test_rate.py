@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -83,3 +84,31 @@ def test_follows_a_stream() -> None:
 def test_refuses_a_bucket_longer_than_the_window() -> None:
     with pytest.raises(ValueError, match="bucket_s"):
         RollingTwitchRate(window_s=60.0, bucket_s=120.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(0, 10_000), max_size=100),
+    st.lists(st.floats(0, 10_000), min_size=1, max_size=7),
+    st.floats(0, 20_000),
+)
+def test_a_json_round_trip_gives_the_same_rate_now_and_later(
+    onsets: list[float], edges: list[float], later: float
+) -> None:
+    """Saved and restored (e.g. across a Home Assistant restart), the rate goes on unchanged."""
+    rate = RollingTwitchRate()
+    for i, edge in enumerate(sorted(set(edges))):
+        rate.bed(i % 2 == 0, edge)  # an odd number of edges leaves the last span open
+    for t in sorted(onsets):
+        rate.twitch(t)
+    restored = RollingTwitchRate.from_json(json.loads(json.dumps(rate.to_json())))
+    now = max([*onsets, *edges])
+    assert restored.rate(now) == rate.rate(now)
+    assert restored.rate(now + later) == rate.rate(now + later)
+
+
+def test_malformed_saved_parts_are_left_out() -> None:
+    restored = RollingTwitchRate.from_json(
+        {"buckets": [[1, 2], ["x", 1], [3]], "spans": [[0.0, None], ["a", 1.0], 5]}
+    )
+    assert restored.to_json() == {"buckets": [[1, 2]], "spans": [[0.0, None]]}
