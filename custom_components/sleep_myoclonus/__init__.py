@@ -10,11 +10,12 @@ from __future__ import annotations
 from homeassistant.components import mqtt
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 
 from .bed import SleepBed, SleepMyoclonusConfigEntry, night_store
-from .const import DOMAIN
+from .const import CONF_SENSOR_ID, CONF_TOPIC_PREFIX, DOMAIN
+from .detector.topics import is_valid_id, is_valid_prefix
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
@@ -23,6 +24,13 @@ __all__ = ["DOMAIN", "async_remove_entry", "async_setup_entry", "async_unload_en
 
 async def async_setup_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> bool:
     """Set up one bed sensor."""
+    prefix, sensor_id = entry.data[CONF_TOPIC_PREFIX], entry.data[CONF_SENSOR_ID]
+    if not (is_valid_prefix(prefix) and is_valid_id(sensor_id)):  # the flow refuses these
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_topic",
+            translation_placeholders={"prefix": prefix, "sensor_id": sensor_id},
+        )
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_available")
     bed = SleepBed(hass, entry)

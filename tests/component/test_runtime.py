@@ -323,3 +323,16 @@ async def test_removing_a_bed_deletes_its_stored_counters(
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+@pytest.mark.usefixtures("mqtt_mock")
+async def test_an_entry_with_broken_topics_fails_with_a_translated_reason(
+    hass: HomeAssistant,
+) -> None:
+    entry = bed_entry({"topic_prefix": "sleep_myoclonus", "sensor_id": "bed/room"})
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.reason is not None
+    assert "bed/room" in entry.reason
