@@ -78,6 +78,10 @@ class BedBinarySensor(SleepBedEntity, BinarySensorEntity):
         """Connectivity and quiet hours stay available; the rest follows the sensor."""
         return self.entity_description.always_available or super().available
 
+    def shown(self) -> object:
+        """Return availability and state (a change of either is written)."""
+        return (self.available, self.is_on)
+
     @property
     def is_on(self) -> bool | None:
         """The current state."""

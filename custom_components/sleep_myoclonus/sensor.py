@@ -175,6 +175,10 @@ class BedSensor(SleepBedEntity, SensorEntity):
         """Link diagnostics stay available; everything else follows the sensor."""
         return self.entity_description.always_available or super().available
 
+    def shown(self) -> object:
+        """Return availability, value and attributes (a change of any is written)."""
+        return (self.available, self.native_value, self.extra_state_attributes)
+
     @property
     def native_value(self) -> StateType | dt.datetime:
         """The current value."""
