@@ -62,6 +62,8 @@ async def play(
         # live delivery: a broker flags messages retained only when replaying them to a new
         # subscription
         async_fire_mqtt_message(hass, message.topic, message.payload)
+    freezer.tick(TICK_S)  # the periodic update after the last message
+    async_fire_time_changed(hass)
     await hass.async_block_till_done()
 
 
