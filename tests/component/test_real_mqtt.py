@@ -25,7 +25,7 @@ from homeassistant.components import mqtt
 from homeassistant.const import CONF_PORT, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.sleep_myoclonus.bed import SleepBed
 from custom_components.sleep_myoclonus.const import (
@@ -227,6 +227,9 @@ async def test_a_night_over_a_real_broker(
         assert kinds["got_into_bed"] == 1
         assert kinds["limb_movement"] > 10
         assert kinds["plm_series_started"] >= 1
+        # counters follow with the periodic update
+        async_fire_time_changed(hass, dt_util.utcnow() + dt.timedelta(seconds=5))
+        await hass.async_block_till_done()
         assert state(hass, LIMB_MOVEMENTS) == str(kinds["limb_movement"])
         assert state(hass, TWITCHES) == str(kinds["twitch"])
         assert state(hass, IN_BED) == STATE_ON
