@@ -15,17 +15,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .bed import SleepBed, SleepMyoclonusConfigEntry
-from .entity import SleepBedEntity
+from .entity import BedDescriptionMixin, SleepBedEntity
 
 PARALLEL_UPDATES = 0  # push updates only
 
 
 @dataclass(frozen=True, kw_only=True)
-class BedBinarySensorDescription(BinarySensorEntityDescription):
+class BedBinarySensorDescription(BinarySensorEntityDescription, BedDescriptionMixin):
     """A bed binary sensor: how to read it."""
 
     value: Callable[[SleepBed], bool | None]
-    always_available: bool = False
 
 
 BINARY_SENSORS: tuple[BedBinarySensorDescription, ...] = (
@@ -72,11 +71,6 @@ class BedBinarySensor(SleepBedEntity, BinarySensorEntity):
     """A binary sensor read from the bed's runtime."""
 
     entity_description: BedBinarySensorDescription
-
-    @property
-    def available(self) -> bool:
-        """Connectivity and quiet hours stay available; the rest follows the sensor."""
-        return self.entity_description.always_available or super().available
 
     def shown(self) -> object:
         """Return availability and state (a change of either is written)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -18,6 +20,13 @@ def entity_unique_id(entry_id: str, key: str) -> str:
     (reconfigure) keeps its entities and their history.
     """
     return f"{entry_id}-{key}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BedDescriptionMixin:
+    """What every bed entity description adds: whether it stays readable while offline."""
+
+    always_available: bool = False  # link diagnostics: they explain why the rest is unavailable
 
 
 class SleepBedEntity(Entity):
@@ -40,8 +49,10 @@ class SleepBedEntity(Entity):
 
     @property
     def available(self) -> bool:
-        """Whether the sensor is online."""
-        return self.bed.available
+        """Whether the sensor is online (link diagnostics are always available)."""
+        description = self.entity_description
+        always = isinstance(description, BedDescriptionMixin) and description.always_available
+        return always or self.bed.available
 
     def shown(self) -> object:
         """Return what the entity shows; subclasses add their value and attributes."""

@@ -21,7 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from .bed import SleepBed, SleepMyoclonusConfigEntry
 from .const import TWITCH_RATE_KEY, BedEventType
-from .entity import SleepBedEntity
+from .entity import BedDescriptionMixin, SleepBedEntity
 
 PARALLEL_UPDATES = 0  # push updates only
 
@@ -33,12 +33,11 @@ UNIT_TWITCHES_PER_HOUR = "twitches/h"
 
 
 @dataclass(frozen=True, kw_only=True)
-class BedSensorDescription(SensorEntityDescription):
+class BedSensorDescription(SensorEntityDescription, BedDescriptionMixin):
     """A bed sensor: how to read its value from the bed."""
 
     value: Callable[[SleepBed], StateType | dt.datetime]
     attributes: Callable[[SleepBed], dict[str, Any]] | None = None
-    always_available: bool = False  # link diagnostics stay readable while the sensor is offline
 
 
 def _count(kind: BedEventType) -> Callable[[SleepBed], int]:
@@ -169,11 +168,6 @@ class BedSensor(SleepBedEntity, SensorEntity):
     """A sensor read from the bed's runtime."""
 
     entity_description: BedSensorDescription
-
-    @property
-    def available(self) -> bool:
-        """Link diagnostics stay available; everything else follows the sensor."""
-        return self.entity_description.always_available or super().available
 
     def shown(self) -> object:
         """Return availability, value and attributes (a change of any is written)."""

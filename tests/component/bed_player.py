@@ -7,14 +7,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
     async_fire_time_changed,
 )
 
-from custom_components.sleep_myoclonus.const import DEFAULT_OPTIONS, DOMAIN
+from custom_components.sleep_myoclonus.const import (
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    EVENT_BED,
+    STORE_VERSION,
+)
 from hardware.virtual_sensor.network import Message
 
 # 22:00 in the test instance's time zone (US/Pacific): inside the default night window
@@ -78,3 +83,27 @@ async def advance(
         remaining -= dt_s
         async_fire_time_changed(hass)
     await hass.async_block_till_done()
+
+
+def bus_events(hass: HomeAssistant) -> list[dict[str, Any]]:
+    """Collect the data of every ``sleep_myoclonus_event`` fired from now on."""
+    seen: list[dict[str, Any]] = []
+
+    def record(event: Event[Any]) -> None:
+        seen.append(dict(event.data))
+
+    hass.bus.async_listen(EVENT_BED, record)
+    return seen
+
+
+def stored_night(
+    hass_storage: dict[str, Any], entry: MockConfigEntry, tally: dict[str, Any], last_seen: str
+) -> None:
+    """Put what a previous Home Assistant run saved for ``entry`` into the test storage."""
+    key = f"{DOMAIN}.{entry.entry_id}"
+    hass_storage[key] = {
+        "version": STORE_VERSION,
+        "minor_version": 1,
+        "key": key,
+        "data": {"tally": tally, "last_seen": last_seen},
+    }

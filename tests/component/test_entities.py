@@ -9,28 +9,18 @@ from unittest.mock import patch
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import Platform
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.sleep_myoclonus.const import DOMAIN, EVENT_BED
+from custom_components.sleep_myoclonus.const import DOMAIN
 
-from .bed_player import EVENING, bed_entry, play, setup_bed
+from .bed_player import EVENING, bed_entry, bus_events, play, setup_bed
 from .virtual_night import night_messages
 
 pytestmark = pytest.mark.usefixtures("mqtt_mock")
-
-
-def bus_events(hass: HomeAssistant) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    def record(event: Event[Any]) -> None:
-        seen.append(dict(event.data))
-
-    hass.bus.async_listen(EVENT_BED, record)
-    return seen
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

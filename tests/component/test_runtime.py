@@ -12,7 +12,7 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from custom_components.sleep_myoclonus.const import (
@@ -20,29 +20,17 @@ from custom_components.sleep_myoclonus.const import (
     CONF_NIGHT_START,
     CONF_RULE_SET,
     DEFAULT_OPTIONS,
-    EVENT_BED,
-    STORE_VERSION,
     BedEventType,
 )
 from detector.events import Event as Movement
 from detector.protocol import encode_frame
 from detector.service import BedDetector
 
-from .bed_player import EVENING, advance, bed_entry, play, setup_bed
+from .bed_player import EVENING, advance, bed_entry, bus_events, play, setup_bed, stored_night
 from .virtual_night import night_messages
 
 RAW = "sleep_myoclonus/bedroom/raw"
 STATUS = "sleep_myoclonus/bedroom/status"
-
-
-def bus_events(hass: HomeAssistant) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    def record(event: Event[Any]) -> None:
-        seen.append(dict(event.data))
-
-    hass.bus.async_listen(EVENT_BED, record)
-    return seen
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:
@@ -95,23 +83,20 @@ async def test_counters_come_back_from_storage_after_a_restart(
     """What a previous Home Assistant run saved shows before the sensor sends anything."""
     freezer.move_to(EVENING)
     entry = bed_entry(entry_data)
-    hass_storage[f"sleep_myoclonus.{entry.entry_id}"] = {
-        "version": STORE_VERSION,
-        "minor_version": 1,
-        "key": f"sleep_myoclonus.{entry.entry_id}",
-        "data": {
-            "tally": {
-                "night": "2026-11-26",
-                "counts": {"twitch": 12, "limb_movement": 30, "hypnic_jerk": 2},
-                "plm_movements": 24,
-                "in_bed_s": 3600.0,
-                "in_bed_since": None,
-                "counting": False,
-                "last_twitch": "2026-11-27T05:30:00+00:00",
-            },
-            "last_seen": "2026-11-27T05:55:00+00:00",
+    stored_night(
+        hass_storage,
+        entry,
+        {
+            "night": "2026-11-26",
+            "counts": {"twitch": 12, "limb_movement": 30, "hypnic_jerk": 2},
+            "plm_movements": 24,
+            "in_bed_s": 3600.0,
+            "in_bed_since": None,
+            "counting": False,
+            "last_twitch": "2026-11-27T05:30:00+00:00",
         },
-    }
+        "2026-11-27T05:55:00+00:00",
+    )
     await setup_bed(hass, entry)
     async_fire_mqtt_message(
         hass,
@@ -138,20 +123,17 @@ async def test_a_long_outage_closes_the_time_in_bed_where_data_stopped(
 ) -> None:
     freezer.move_to(EVENING)
     entry = bed_entry(entry_data)
-    hass_storage[f"sleep_myoclonus.{entry.entry_id}"] = {
-        "version": STORE_VERSION,
-        "minor_version": 1,
-        "key": f"sleep_myoclonus.{entry.entry_id}",
-        "data": {
-            "tally": {
-                "night": "2026-11-26",
-                "counts": {},
-                "in_bed_since": "2026-11-27T04:00:00+00:00",
-                "counting": True,
-            },
-            "last_seen": "2026-11-27T05:00:00+00:00",  # an hour ago: not resumed
+    stored_night(
+        hass_storage,
+        entry,
+        {
+            "night": "2026-11-26",
+            "counts": {},
+            "in_bed_since": "2026-11-27T04:00:00+00:00",
+            "counting": True,
         },
-    }
+        "2026-11-27T05:00:00+00:00",
+    )
     await setup_bed(hass, entry)
     bed = entry.runtime_data
     assert bed.in_bed is None
