@@ -1,132 +1,59 @@
-"""The demo: a local broker, a virtual bed sensor playing a night, and a live receiver.
+"""The demo: a local MQTT broker, a real Home Assistant with Sleep Myoclonus, a virtual bed sensor.
 
-Run through ``./scripts/demo.sh`` (which sets everything up first). The receiver subscribes the way
-Home Assistant's component does, decodes and classifies every frame, feeds the detector and prints
-frame statistics every second and each detected event as it happens. Ctrl-C stops everything.
+Run through ``./scripts/demo.sh`` (which sets everything up first). It starts a broker (Mosquitto
+when installed, else the embedded one), starts Home Assistant in a fresh configuration directory
+with the integration unpacked from the release zip, creates the owner account (``demo`` /
+``demo-password``), adds the MQTT integration, lets the virtual sensor announce itself and
+accepts the discovered bed, then plays a synthesized night at 30x speed. It prints where to look
+(Home Assistant's URL, the device page, the entity ids, a ``mosquitto_sub`` command), every bed
+event as Home Assistant fires it on its event bus, and a line of entity states every 10 s.
+Ctrl-C (or ``--duration``) stops sensor, Home Assistant and broker. ``--no-ha`` runs a plain
+receiver instead of Home Assistant.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import datetime as dt
-import queue
 import signal
 import sys
-import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+import zoneinfo
+from pathlib import Path
+from typing import Any, Final
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+import paho.mqtt.publish as mqtt_publish
 
-from detector.events import Event
 from detector.recording import Recording
-from detector.sequence import FrameClass
-from detector.service import BedDetector
-from detector.stream import BedChange, PlmStarted
-from detector.topics import DEFAULT_PREFIX, TopicError, TopicKind, parse_topic, subscription
-from hardware.mqtt import start_local_broker
+from detector.topics import DEFAULT_PREFIX, TopicKind
+from hardware.mqtt import LocalBroker, start_local_broker
 from hardware.virtual_sensor.publish import Faults, Publisher, VirtualBed
 from hardware.virtual_sensor.synth import generate
+from scripts.demo_receiver import Receiver, run_receiver
+from scripts.ha_instance import DEMO_USER, Bed, HaInstance
 
-LEAD_IN_S = 60.0  # empty bed played before the sleeper gets in
-
-
-@dataclass
-class BedState:
-    """What the receiver knows of one bed."""
-
-    detector: BedDetector
-    status: str = "?"
-    start: float = 0.0
-    events: int = 0
-
-
-class Receiver:
-    """Subscribe to every bed under a prefix; decode, classify, detect; queue lines to print."""
-
-    def __init__(self, host: str, port: int, prefix: str, starts: dict[str, float]) -> None:
-        self.beds: dict[str, BedState] = {}
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.lock = threading.Lock()
-        self.starts = starts
-        self.prefix = prefix
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="sm-demo-receiver")
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.connect(host, port, keepalive=30)
-        self.client.loop_start()
-
-    def _on_connect(self, client: Any, _u: Any, _f: Any, _rc: Any, _p: Any = None) -> None:
-        for kind in (TopicKind.RAW, TopicKind.STATUS, TopicKind.META):
-            client.subscribe(subscription(self.prefix, kind), qos=1 if kind != TopicKind.RAW else 0)
-
-    def _on_message(self, _client: Any, _u: Any, message: Any) -> None:
-        try:
-            parts = parse_topic(message.topic)
-        except TopicError:
-            return
-        with self.lock:
-            bed = self.beds.get(parts.bed)
-            if bed is None:
-                start = self.starts.get(parts.bed, 0.0)
-                bed = self.beds[parts.bed] = BedState(BedDetector(parts.bed), start=start)
-            if parts.kind is TopicKind.STATUS:
-                bed.status = message.payload.decode(errors="replace")
-                self.lines.put(f"  {parts.bed}: sensor {bed.status}")
-            elif parts.kind is TopicKind.META:
-                bed.detector.meta(message.payload)
-            elif parts.kind is TopicKind.RAW:
-                self._raw(parts.bed, bed, message.payload)
-
-    def _raw(self, name: str, bed: BedState, payload: bytes) -> None:
-        for item in bed.detector.raw(payload).items:
-            line = self._describe(name, bed, item)
-            if line is not None:
-                bed.events += 1
-                self.lines.put(line)
-
-    @staticmethod
-    def _clock(bed: BedState, seconds: float) -> str:
-        return dt.datetime.fromtimestamp(bed.start + seconds, dt.UTC).strftime("%H:%M:%S")
-
-    def _describe(self, name: str, bed: BedState, item: object) -> str | None:
-        """One line for an event, a bed change or a PLM series start; None for the rest."""
-        if isinstance(item, BedChange):
-            what = "got into bed" if item.in_bed else "got out of bed"
-            return f"  {name} {self._clock(bed, item.time_s)}  {what}"
-        if isinstance(item, PlmStarted):
-            when = self._clock(bed, item.series.onset)
-            return f"  {name} {when}  PLM series started (4 limb movements)"
-        if not isinstance(item, Event):
-            return None  # a finished PLM series or in-bed interval: already told when it began
-        return (
-            f"  {name} {self._clock(bed, item.onset_s)}  {item.type.value:<15}"
-            f"{item.duration_s:6.2f} s {item.amplitude:7.1f}x heartbeat  {item.channel}"
-        )
-
-    def stats_line(self, elapsed: float) -> str:
-        with self.lock:
-            parts = []
-            for name, bed in sorted(self.beds.items()):
-                ingest, stream = bed.detector.ingest, bed.detector.stream
-                s, c = ingest.stats, ingest.classes
-                errors = ", ".join(f"{r.value} {n}" for r, n in s.errors.items() if n) or "none"
-                in_bed = "in bed" if stream is not None and stream.engine.in_bed else "empty"
-                parts.append(
-                    f"{name}: {s.frames_accepted / max(elapsed, 1e-9):5.1f} frames/s, "
-                    f"{s.samples_accepted} samples, lost {ingest.missing_samples} samples, "
-                    f"dup {c[FrameClass.DUPLICATE]}, late {c[FrameClass.LATE]}, "
-                    f"reboots {c[FrameClass.REBOOT]}, bad payloads {s.error_count} ({errors}); "
-                    f"{in_bed}"
-                )
-        return " | ".join(parts) or "waiting for frames..."
-
-    def stop(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+LEAD_IN_S: Final = 60.0  # empty bed played before the sleeper gets in
+STATES_EVERY_S: Final = 10.0
+EVENT_TYPE: Final = "sleep_myoclonus_event"
+# entity description key -> label, for the where-to-look block and the state lines
+MAIN_ENTITIES: Final = {
+    "twitch_rate": "twitch rate",
+    "twitches_tonight": "twitches",
+    "limb_movements_tonight": "limb movements",
+    "plm_index_tonight": "PLM index",
+    "in_bed": "in bed",
+    "bed_event": "last event",
+}
+STATE_LINE: Final = (
+    "in_bed",
+    "twitches_tonight",
+    "limb_movements_tonight",
+    "plm_index_tonight",
+    "twitch_rate",
+    "signal_quality",
+)
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -139,8 +66,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "--speed", type=float, default=30.0, help="sensor seconds per wall second (default 30)"
     )
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--bed", default="bedroom")
-    p.add_argument("--prefix", default=DEFAULT_PREFIX)
+    p.add_argument("--bed", default="bedroom", help="the sensor's id (default bedroom)")
+    p.add_argument("--prefix", default=DEFAULT_PREFIX, help="MQTT topic prefix")
     p.add_argument("--broker", choices=("auto", "mosquitto", "embedded"), default="auto")
     p.add_argument("--loss", type=float, default=0.005, help="injected frame loss rate")
     p.add_argument("--duplicate", type=float, default=0.005)
@@ -152,6 +79,16 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="play the empty bed before the sleeper gets in too (default: start "
         f"{LEAD_IN_S:g} s before)",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="Home Assistant configuration directory to use and keep (default: a temporary one)",
+    )
+    p.add_argument("--port", type=int, default=0, help="Home Assistant's HTTP port (default: free)")
+    p.add_argument(
+        "--no-ha", action="store_true", help="a plain receiver instead of Home Assistant"
     )
     return p.parse_args(argv)
 
@@ -172,51 +109,239 @@ def _lead_in(recording: Recording) -> Recording:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _args(argv)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"[demo] synthesising the virtual night ({args.scenario})...", flush=True)
+def _night(args: argparse.Namespace) -> tuple[Recording, VirtualBed]:
     recording = generate(args.scenario, seed=args.seed, minutes=args.minutes)
     if not args.from_start:
         recording = _lead_in(recording)
     faults = Faults(
         loss=args.loss, duplicate=args.duplicate, reorder=args.reorder, garbage=args.garbage
     )
-    bed = VirtualBed(recording, args.bed, prefix=args.prefix, seed=args.seed, faults=faults)
-    with start_local_broker(args.broker) as broker:
-        print(
-            f"[demo] broker: {broker.kind} on {broker.host}:{broker.port}"
-            + (f" (pid {broker.pid})" if broker.pid else "")
+    return recording, VirtualBed(
+        recording, args.bed, prefix=args.prefix, seed=args.seed, faults=faults
+    )
+
+
+def _say(line: str) -> None:
+    print(f"[demo] {line}", flush=True)
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}"
+
+
+def _night_window(time_zone: str) -> dict[str, str]:
+    """Options whose night window runs from an hour ago to 12 h from now (Home Assistant's time),
+    so the virtual night counts as tonight whatever the time of day."""
+    now = dt.datetime.now(zoneinfo.ZoneInfo(time_zone))
+    return {
+        "night_start": (now - dt.timedelta(hours=1)).strftime("%H:%M:00"),
+        "night_end": (now + dt.timedelta(hours=12)).strftime("%H:%M:00"),
+    }
+
+
+def _event_line(event: dict[str, Any], bed: Bed, tz: zoneinfo.ZoneInfo, elapsed: float) -> str:
+    """One line for a ``sleep_myoclonus_event`` as Home Assistant sent it."""
+    data = event.get("data", {})
+    fired = dt.datetime.fromisoformat(event["time_fired"]).astimezone(tz).strftime("%H:%M:%S")
+    name = bed.title if data.get("device_id") == bed.device_id else data.get("device_id")
+    kind = str(data.get("type"))
+    if kind == "plm_series_started":
+        what = f"PLM series started ({data.get('movements')} limb movements)"
+    elif "amplitude" in data:
+        what = (
+            f"{kind:<15}{data.get('duration', 0):6.2f} s {data['amplitude']:7.1f}x heartbeat  "
+            f"{data.get('channel')}"
         )
-        watch = f"mosquitto_sub -h {broker.host} -p {broker.port} -t '{args.prefix}/#' -v"
-        print(f"[demo] watch it yourself: {watch}")
-        receiver = Receiver(broker.host, broker.port, args.prefix, {args.bed: recording.start})
-        publisher = Publisher([bed], host=broker.host, port=broker.port, speed=args.speed)
-        hours = recording.duration_s / 3600
-        print(
-            f"[demo] virtual sensor '{args.bed}': {hours:.1f} h night, {recording.fs:g} Hz, "
-            f"{len(recording.channels)} channels, x{args.speed:g} speed; Ctrl-C stops"
+    else:
+        what = kind.replace("_", " ")
+    return f"[{elapsed:6.0f} s] HA event  {fired} {name}: {what}"
+
+
+async def _state_line(ha: HaInstance, bed: Bed, played: str, elapsed: float) -> str:
+    """One line of entity states read from Home Assistant's REST API."""
+    parts = [played]
+    for key in STATE_LINE:
+        entity_id = bed.entities.get(key)
+        state = await ha.state(entity_id) if entity_id else None
+        if state is None:
+            continue
+        unit = state["attributes"].get("unit_of_measurement")
+        if state["state"] in ("unknown", "unavailable"):
+            unit = None
+        label = MAIN_ENTITIES.get(key, key.replace("_", " "))
+        parts.append(f"{label} {state['state']}" + (f" {unit}" if unit else ""))
+    return f"[{elapsed:6.0f} s] HA states: " + " | ".join(parts)
+
+
+def _where_to_look(ha: HaInstance, bed: Bed, broker: LocalBroker, prefix: str) -> None:
+    rule = "-" * 78
+    main = ", ".join(bed.entities[key] for key in MAIN_ENTITIES if key in bed.entities)
+    kept = "deleted at exit; --config DIR keeps it" if ha.temporary else "kept"
+    watch = f"mosquitto_sub -h {broker.host} -p {broker.port} -t '{prefix}/#' -v"
+    for line in (
+        rule,
+        f"Home Assistant: {ha.url}  (log in as {DEMO_USER.username} / {DEMO_USER.password})",
+        f"the bed:        {ha.url}/config/devices/device/{bed.device_id}",
+        f"entities:       {main}",
+        f"bus events:     {EVENT_TYPE} (Developer tools > Events), logbook: {ha.url}/logbook",
+        f"raw MQTT:       {watch}",
+        f"configuration:  {ha.config_dir} ({kept})",
+        rule,
+    ):
+        _say(line)
+
+
+async def _live(
+    ha: HaInstance,
+    bed: Bed,
+    publisher: Publisher,
+    events: asyncio.Queue[dict[str, Any]],
+    *,
+    night_s: float,
+    duration: float | None,
+) -> None:
+    """Print Home Assistant's bed events as they come and entity states every 10 s."""
+    tz = zoneinfo.ZoneInfo((await ha.rest.get("/api/config"))["time_zone"])
+    started = time.monotonic()
+    next_states = started + STATES_EVERY_S
+    stop_at = started + duration if duration else float("inf")
+
+    async def states() -> None:
+        played = f"played {_clock(publisher.totals().sensor_time_s)} of {_clock(night_s)}"
+        print(await _state_line(ha, bed, played, time.monotonic() - started), flush=True)
+
+    while (now := time.monotonic()) < stop_at:
+        if publisher.finished and stop_at > now + 3.0:
+            _say("the virtual night is over")
+            stop_at = now + 3.0  # its last events are still on the way
+        try:
+            async with asyncio.timeout(max(0.0, min(next_states, stop_at) - now)):
+                event = await events.get()
+            print(_event_line(event, bed, tz, time.monotonic() - started), flush=True)
+        except TimeoutError:
+            pass
+        if time.monotonic() >= next_states:
+            await states()
+            next_states += STATES_EVERY_S
+    if time.monotonic() > next_states - STATES_EVERY_S + 1.0:  # not just printed
+        await states()
+
+
+async def _with_ha(args: argparse.Namespace, broker: LocalBroker) -> None:
+    ha = HaInstance(args.config, port=args.port)
+    started = time.monotonic()
+    _say(f"starting Home Assistant on {ha.url} (about 5 s), synthesising the night meanwhile...")
+    night: asyncio.Task[tuple[Recording, VirtualBed]] | None = None
+    try:
+        ha.launch((broker.host, broker.port))
+        night = asyncio.create_task(asyncio.to_thread(_night, args))
+        await ha.wait_ready()
+        core = await ha.rest.get("/api/config")
+        _say(
+            f"Home Assistant {core['version']} running (pid {ha.pid}) after "
+            f"{time.monotonic() - started:.1f} s, Sleep Myoclonus {ha.version} installed from the "
+            "release zip"
         )
-        started = time.monotonic()
+        recording, vbed = await night
+        added = await ha.add_mqtt(broker.host, broker.port)
+        _say("MQTT integration " + ("added" if added else "kept, pointed at this broker"))
+        # the sensor's retained meta announces it (MQTT discovery) before any frame is sent
+        meta = next(m for m in vbed.connect_messages() if m.topic == vbed.topic(TopicKind.META))
+        await asyncio.to_thread(
+            mqtt_publish.single,
+            meta.topic,
+            meta.payload,
+            qos=1,
+            retain=True,
+            hostname=broker.host,
+            port=broker.port,
+        )
+        _say("virtual sensor announced; adding the bed...")
+        bed = await ha.add_bed(
+            args.prefix,
+            args.bed,
+            args.bed.replace("_", " ").title(),
+            # the integration's manifest asks for discovery under the default prefix only
+            discovery_timeout_s=15.0 if args.prefix == DEFAULT_PREFIX else 0.0,
+        )
+        window = _night_window(core["time_zone"])
+        await ha.set_options(bed.entry_id, window)
+        _say(
+            f"bed '{bed.title}' {bed.how}; night window set to {window['night_start'][:5]}-"
+            f"{window['night_end'][:5]} ({core['time_zone']}) so tonight's counters count now"
+        )
+        _where_to_look(ha, bed, broker, args.prefix)
+        events = await ha.ws.subscribe_events(EVENT_TYPE)
+        publisher = Publisher([vbed], host=broker.host, port=broker.port, speed=args.speed)
+        _say(
+            f"virtual sensor '{args.bed}': {recording.duration_s / 3600:.1f} h night at "
+            f"x{args.speed:g} (rates and time in bed run on Home Assistant's clock); set up in "
+            f"{time.monotonic() - started:.0f} s; Ctrl-C stops"
+        )
         publisher.start()
         try:
-            while not stop.is_set():
-                stop.wait(1.0)
-                while not receiver.lines.empty():
-                    print(receiver.lines.get())
-                elapsed = time.monotonic() - started
-                print(f"[{elapsed:6.0f} s] {receiver.stats_line(elapsed)}", flush=True)
-                if publisher.finished or (args.duration and elapsed >= args.duration):
-                    break
-        except KeyboardInterrupt:
-            print("\n[demo] stopping...")
+            await _live(
+                ha, bed, publisher, events, night_s=recording.duration_s, duration=args.duration
+            )
         finally:
-            publisher.stop()
-            time.sleep(0.3)
-            while not receiver.lines.empty():
-                print(receiver.lines.get())
-            receiver.stop()
+            await asyncio.to_thread(publisher.stop)
+    finally:
+        if night is not None:
+            night.cancel()  # if Home Assistant failed first (the synthesis itself runs to its end)
+        if ha.pid is None:  # never started
+            await ha.stop()
+        else:
+            _say("stopping Home Assistant...")
+            _say(f"Home Assistant stopped (exit code {await ha.stop()})")
+
+
+async def _without_ha(args: argparse.Namespace, broker: LocalBroker) -> None:
+    _say(f"synthesising the virtual night ({args.scenario})...")
+    recording, vbed = await asyncio.to_thread(_night, args)
+    watch = f"mosquitto_sub -h {broker.host} -p {broker.port} -t '{args.prefix}/#' -v"
+    _say(f"watch it yourself: {watch}")
+    receiver = Receiver(broker.host, broker.port, args.prefix, {args.bed: recording.start})
+    publisher = Publisher([vbed], host=broker.host, port=broker.port, speed=args.speed)
+    _say(
+        f"virtual sensor '{args.bed}': {recording.duration_s / 3600:.1f} h night, "
+        f"{recording.fs:g} Hz, {len(recording.channels)} channels, x{args.speed:g} speed; "
+        "Ctrl-C stops"
+    )
+    publisher.start()
+    await run_receiver(receiver, publisher, args.duration)
+
+
+async def _run(args: argparse.Namespace) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+
+    def _interrupted() -> None:
+        if not task.cancelling():
+            print("\n[demo] stopping...", flush=True)
+            task.cancel()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _interrupted)
+    with start_local_broker(args.broker) as broker:
+        pid = f" (pid {broker.pid})" if broker.pid else ""
+        _say(f"broker: {broker.kind} on {broker.host}:{broker.port}{pid}")
+        try:
+            await (_without_ha if args.no_ha else _with_ha)(args, broker)
+        except asyncio.CancelledError:
+            if not task.cancelling():
+                raise
+            task.uncancel()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; return the exit status."""
+    args = _args(argv)
+    try:
+        asyncio.run(_run(args))
+    except Exception as err:
+        print(f"[demo] failed: {err}", file=sys.stderr)
+        return 1
     print("[demo] stopped cleanly")
     return 0
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo (README quick start): sets up, then runs a local broker, a virtual bed sensor and a live
-# receiver that prints frame statistics and detected events. Options: ./scripts/demo.sh --help
+# The demo (README quick start): sets up, then runs a local MQTT broker, a real Home Assistant with the
+# integration installed from the release zip, and a virtual bed sensor; prints where to look (URL,
+# login demo / demo-password, entities) and what Home Assistant reports. Options: ./scripts/demo.sh --help
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
