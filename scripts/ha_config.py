@@ -50,7 +50,13 @@ HIDE_REPO: Final = (
 
 def child_env() -> dict[str, str]:
     """Return the environment for a child that runs :data:`HIDE_REPO` first."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    # no PYTHONPATH (the repository must not shadow the installed zip), and no pytest-cov hooks:
+    # the installed copy is not the repository's code, and measuring it would mix data kinds
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "PYTHONPATH" and not key.startswith("COV_CORE_")
+    }
     return env | {"SLEEP_MYOCLONUS_HIDE": os.path.realpath(ROOT)}
 
 
