@@ -105,6 +105,7 @@ def write_config(config_dir: Path, port: int, time_zone: str) -> None:
         "homeassistant:\n"
         "  name: Sleep Myoclonus demo\n"
         f"  time_zone: {time_zone}\n"
+        "  country: DE\n"  # any country: without one, HA raises a repair in the demo's UI
         "frontend:\nconfig:\nhistory:\nlogbook:\nrecorder:\n"
         f"http:\n  server_host: {HOST}\n  server_port: {port}\n"
         "logger:\n  default: warning\n  logs:\n"

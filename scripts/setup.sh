@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent project setup: system packages (mosquitto), a Python >= 3.13 virtualenv in .venv/ and the
-# pinned dependencies. Safe to run again; it only redoes the steps whose inputs changed.
+# Idempotent project setup: system packages (mosquitto, chromium), a Python >= 3.13 virtualenv in
+# .venv/ and the pinned dependencies. Safe to run again; it only redoes the steps whose inputs changed.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,6 +13,8 @@ need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+# the end-to-end test's browser (tests/e2e), driven by Playwright at this path (Debian's package)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${need_apt[*]} from Debian packages"
