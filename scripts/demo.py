@@ -227,6 +227,20 @@ async def _live(
         await states()
 
 
+async def announce_sensor(vbed: VirtualBed, broker: LocalBroker) -> None:
+    """Publish the sensor's retained ``meta``: it announces itself (MQTT discovery) first."""
+    meta = next(m for m in vbed.connect_messages() if m.topic == vbed.topic(TopicKind.META))
+    await asyncio.to_thread(
+        mqtt_publish.single,
+        meta.topic,
+        meta.payload,
+        qos=1,
+        retain=True,
+        hostname=broker.host,
+        port=broker.port,
+    )
+
+
 async def _with_ha(args: argparse.Namespace, broker: LocalBroker) -> None:
     ha = HaInstance(args.config, port=args.port)
     started = time.monotonic()
@@ -245,17 +259,7 @@ async def _with_ha(args: argparse.Namespace, broker: LocalBroker) -> None:
         recording, vbed = await night
         added = await ha.add_mqtt(broker.host, broker.port)
         _say("MQTT integration " + ("added" if added else "kept, pointed at this broker"))
-        # the sensor's retained meta announces it (MQTT discovery) before any frame is sent
-        meta = next(m for m in vbed.connect_messages() if m.topic == vbed.topic(TopicKind.META))
-        await asyncio.to_thread(
-            mqtt_publish.single,
-            meta.topic,
-            meta.payload,
-            qos=1,
-            retain=True,
-            hostname=broker.host,
-            port=broker.port,
-        )
+        await announce_sensor(vbed, broker)
         _say("virtual sensor announced; adding the bed...")
         bed = await ha.add_bed(
             args.prefix,

@@ -22,14 +22,13 @@ import zipfile
 from pathlib import Path
 from typing import Any, Final
 
-import paho.mqtt.publish as mqtt_publish
 import pytest
 from playwright.async_api import Page, ViewportSize, async_playwright, expect
 
-from detector.topics import DEFAULT_PREFIX, TopicKind
+from detector.topics import DEFAULT_PREFIX
 from hardware.mqtt import LocalBroker, start_local_broker
 from hardware.virtual_sensor.publish import Publisher, VirtualBed
-from scripts.demo import EVENT_TYPE, MAIN_ENTITIES, _args, _night, _night_window
+from scripts.demo import EVENT_TYPE, MAIN_ENTITIES, _args, _night, _night_window, announce_sensor
 from scripts.ha_instance import DEMO_USER, Bed, HaInstance
 from scripts.release import DOMAIN, build
 
@@ -93,16 +92,7 @@ async def _set_up_bed(ha: HaInstance, broker: LocalBroker, vbed: VirtualBed) -> 
     """Add MQTT, announce the sensor (its retained meta), accept the discovered bed and open the
     night window around now: what the demo does."""
     assert await ha.add_mqtt(broker.host, broker.port)
-    meta = next(m for m in vbed.connect_messages() if m.topic == vbed.topic(TopicKind.META))
-    await asyncio.to_thread(
-        mqtt_publish.single,
-        meta.topic,
-        meta.payload,
-        qos=1,
-        retain=True,
-        hostname=broker.host,
-        port=broker.port,
-    )
+    await announce_sensor(vbed, broker)
     bed = await ha.add_bed(DEFAULT_PREFIX, BED_ID, BED_NAME)
     assert bed.how == "discovered"
     core = await ha.rest.get("/api/config")
