@@ -193,6 +193,9 @@ async def _async_start_core(config_dir: Path) -> HomeAssistant:
     """A Home Assistant core as bootstrap builds it, in ``config_dir``, running, no HTTP server."""
     (config_dir / "configuration.yaml").write_text("")
     hass = HomeAssistant(str(config_dir))
+    # nothing installed at run time: the auth manager's default TOTP module would pip-install
+    # pyotp and PyQRCode (a network fetch on every fresh machine)
+    hass.config.skip_pip = True
     loader.async_setup(hass)
     hass.config_entries = ConfigEntries(hass, {})
     await loader.async_get_custom_components(hass)

@@ -37,8 +37,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntr
     await bed.async_load()
     registry = dr.async_get(hass)
     identifiers = {(DOMAIN, entry.entry_id)}  # kept when the bed is pointed at a new sensor
-    # created once; afterwards the sensor's meta keeps model and firmware up to date
-    device = registry.async_get_device(identifiers=identifiers) or registry.async_get_or_create(
+    # created once; afterwards the sensor's meta keeps model and firmware up to date. The entry's
+    # own devices are searched: DeviceRegistry.async_get_device is deprecated (HA 2026, removed
+    # in 2027.8) and its replacement async_get_device_by_identifier is not in 2025.4.
+    known = (
+        device
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if identifiers <= device.identifiers
+    )
+    device = next(known, None) or registry.async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers=identifiers,
         name=entry.title,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+from enum import StrEnum
 from typing import Any
 from unittest.mock import Mock, PropertyMock, patch
 
 import pytest
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from pytest_homeassistant_custom_component.syrupy import (
+    HomeAssistantSnapshotExtension,
+    HomeAssistantSnapshotSerializer,
+)
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient, MqttMockPahoClient
 from syrupy.assertion import SnapshotAssertion
 
@@ -50,7 +54,41 @@ async def mqtt_mock(
     mqtt_client_mock.on_socket_close(mqtt_client_mock, None, Mock(fileno=Mock(return_value=-1)))
 
 
+def _plain_keys(mapping: Any) -> Any:
+    """The mapping with StrEnum keys as their strings (newer HA keys attributes by enums)."""
+    return type(mapping)({str(k) if isinstance(k, StrEnum) else k: v for k, v in mapping.items()})
+
+
+class _VersionNeutralSerializer(HomeAssistantSnapshotSerializer):
+    """Home Assistant's serializer, less what differs between HA versions and is not ours.
+
+    HA 2026 keys state attributes and capabilities by StrEnum members, adds registry fields
+    (``object_id_base``, ``suggested_object_id``) and the computed name as an alias (``None``).
+    The snapshots read the same on the pinned HA and on current ones.
+    """
+
+    @classmethod
+    def _serializable_entity_registry_entry(cls, data: Any) -> Any:
+        serialized = super()._serializable_entity_registry_entry(data)
+        serialized.pop("object_id_base", None)
+        serialized.pop("suggested_object_id", None)
+        serialized["aliases"] = {alias for alias in serialized["aliases"] if alias is not None}
+        if serialized["capabilities"]:
+            serialized["capabilities"] = _plain_keys(serialized["capabilities"])
+        return serialized
+
+    @classmethod
+    def _serializable_state(cls, data: Any) -> Any:
+        serialized = super()._serializable_state(data)
+        serialized["attributes"] = _plain_keys(serialized["attributes"])
+        return serialized
+
+
+class _VersionNeutralExtension(HomeAssistantSnapshotExtension):
+    serializer_class = _VersionNeutralSerializer
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots through Home Assistant's serializer (registry ids and entry ids as <ANY>)."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    return snapshot.use_extension(_VersionNeutralExtension)

@@ -63,7 +63,7 @@ def _matches(topic_filter: str, topic: str) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def mock_setup_entry() -> Generator[AsyncMock]:
+async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
     """Keep the entry setup and unload (not under test here) from running."""
     with (
         patch(
@@ -74,6 +74,11 @@ def mock_setup_entry() -> Generator[AsyncMock]:
         ),
     ):
         yield setup_entry
+        # unloaded here, with the mock: the hass fixture unloads what is still loaded after
+        # this fixture ends, which would run the real unload on an entry never set up
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            if entry.state is ConfigEntryState.LOADED:
+                await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.fixture(autouse=True)
@@ -293,9 +298,13 @@ async def test_user_without_mqtt(hass: HomeAssistant) -> None:
 
 async def test_user_mqtt_entry_that_does_not_come_up(hass: HomeAssistant) -> None:
     MockConfigEntry(domain=mqtt.DOMAIN, data={mqtt.CONF_BROKER: "mock-broker"}).add_to_hass(hass)
-    with patch(
-        "homeassistant.components.mqtt.async_wait_for_mqtt_client", return_value=False
-    ) as wait:
+    with (
+        # no connection attempt (HA 2026's MQTT setup tries the broker with paho's own socket)
+        patch("homeassistant.components.mqtt.async_setup_entry", return_value=False),
+        patch(
+            "homeassistant.components.mqtt.async_wait_for_mqtt_client", return_value=False
+        ) as wait,
+    ):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "mqtt_not_connected"

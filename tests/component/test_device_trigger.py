@@ -197,6 +197,9 @@ async def test_capabilities(
     )
     response = await client.receive_json()
     assert response["success"]
+    for field in response["result"]["extra_fields"]:  # HA 2026 adds "required": False
+        if field.get("optional"):
+            assert field.pop("required", False) is False
     assert response["result"] == {
         "extra_fields": [
             {

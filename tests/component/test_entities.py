@@ -23,6 +23,12 @@ from .virtual_night import night_messages
 pytestmark = pytest.mark.usefixtures("mqtt_mock")
 
 
+def bed_device(hass: HomeAssistant, entry_id: str) -> dr.DeviceEntry | None:
+    """The bed's device (not DeviceRegistry.async_get_device: deprecated since HA 2026)."""
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+    return next((d for d in devices if (DOMAIN, entry_id) in d.identifiers), None)
+
+
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.EVENT])
 async def test_entities_after_a_night(
@@ -61,7 +67,7 @@ async def test_counts_match_the_events_fired(
     ):
         assert hass.states.get(f"sensor.bedroom_{key}").state == str(kinds[kind]), key
     assert kinds["limb_movement"] > 10
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    device = bed_device(hass, entry.entry_id)
     assert device is not None
     assert {e["device_id"] for e in events} == {device.id}
     last = hass.states.get("event.bedroom_movement")
@@ -83,7 +89,7 @@ async def test_the_device_comes_from_the_sensors_meta(
     entry = bed_entry(entry_data)
     await setup_bed(hass, entry)
     await play(hass, freezer, night_messages()[:20])
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    device = bed_device(hass, entry.entry_id)
     assert device is not None
     assert device.name == "Bedroom"
     assert device.model == "SM-virtual"
