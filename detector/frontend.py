@@ -145,6 +145,7 @@ class FrontEnd:
         "_ticks_done",
         "channels",
         "design",
+        "rail_samples",
     )
 
     def __init__(self, design: FrontEndDesign, channels: int) -> None:
@@ -161,6 +162,8 @@ class FrontEnd:
         # extremes of every sample so far, and narrow-ADC rail flags of the history (None: none)
         self._high, self._low = START_HIGH, START_LOW
         self._history_rail: BoolArray | None = None
+        # samples (any channel) found on an ADC rail by this front end: a read-out, not carried
+        self.rail_samples = 0
 
     def carry(self) -> Carried:
         """Return the state that changes with the data (see :mod:`detector.carry`)."""
@@ -291,6 +294,8 @@ class FrontEnd:
             if extremes[0] >= level or extremes[1] <= -level:
                 beyond = np.abs(new.astype(np.int32)) >= level
                 new_rail = beyond if new_rail is None else new_rail | beyond
+            if new_rail is not None:
+                self.rail_samples += int(new_rail.any(axis=1).sum())
         if new_rail is None and self._history_rail is None:
             return None
         on_rail = np.zeros(raw.shape, np.bool_)

@@ -52,15 +52,7 @@ class BedDetector:
     restarted while someone was in bed).
     """
 
-    __slots__ = (
-        "channel_names",
-        "config",
-        "ingest",
-        "last_frame",
-        "name",
-        "resume_in_bed",
-        "stream",
-    )
+    __slots__ = ("channel_names", "config", "ingest", "name", "resume_in_bed", "stream")
 
     def __init__(
         self, name: str, config: DetectorConfig | None = None, *, resume_in_bed: bool = False
@@ -70,35 +62,26 @@ class BedDetector:
         self.ingest = BedIngest()
         self.stream: Stream | None = None
         self.channel_names: tuple[str, ...] | None = None
-        self.last_frame: Frame | None = None  # the latest frame passed to the stream
         # The first stream starts in bed (a receiver restarted while someone was in bed).
         self.resume_in_bed = resume_in_bed
-
-    def __getstate__(self) -> dict[str, object]:
-        """Pickle everything but the latest frame (a checkpoint needs no samples)."""
-        return {name: getattr(self, name) for name in self.__slots__ if name != "last_frame"}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        for name, value in state.items():
-            setattr(self, name, value)
-        self.last_frame = None
 
     def raw(self, payload: bytes) -> StreamOutput:
         """Handle one raw payload (malformed, duplicate and late ones are counted and dropped)."""
         accepted = self.ingest.feed(payload)
         if accepted is None:
             return StreamOutput()
-        frame = self.last_frame = accepted.frame
-        out = StreamOutput()
+        frame = accepted.frame
+        ended = StreamOutput()
         if self.stream is not None and not self.stream.fits(frame):
-            out.items += self.stream.finish().items
+            ended = self.stream.finish()
             self.stream = None
         if self.stream is None:
             self.stream = Stream(frame.fs_hz, self._names(frame), bed=self.name, config=self.config)
             if self.resume_in_bed:
                 self.stream.resume_in_bed()
                 self.resume_in_bed = False
-        out.items += self.stream.step(frame, accepted.verdict).items
+        out = self.stream.step(frame, accepted.verdict)
+        out.items[:0] = ended.items
         return out
 
     def meta(self, payload: bytes) -> None:

@@ -23,7 +23,7 @@ from .events import BedInterval, Event, EventType
 from .plm import PlmSeries
 from .plm_tracker import PlmTracker
 from .presence import PresenceChange
-from .protocol import Frame
+from .protocol import Frame, FrameFlags
 from .segmenter import Movement
 from .sequence import FrameClass, SequenceTracker, SequenceVerdict
 
@@ -91,6 +91,9 @@ class StreamOutput:
     """
 
     items: list[OutputItem] = field(default_factory=list)
+    #: Whether the data this step fed clipped: the sensor flagged a frame ``CLIPPED``, or samples
+    #: sat on an ADC rail (the front end's rail test, narrow ADCs included).
+    clipped: bool = False
 
     @property
     def events(self) -> list[Event]:
@@ -180,9 +183,9 @@ class Stream:
             )
         if verdict is None:
             verdict = self.sequence.classify(frame)
-        out = StreamOutput()
+        out = StreamOutput(clipped=bool(frame.flags & FrameFlags.CLIPPED))
         if not verdict.accepted:
-            return out
+            return StreamOutput()
         if verdict.kind is FrameClass.REBOOT:
             self._restart(out, skip=self._downtime(frame))
         if verdict.kind is FrameClass.REBOOT or (
@@ -222,7 +225,10 @@ class Stream:
         """Feed raw samples ``(n, channels)`` that follow the previous ones without a gap."""
         out = out if out is not None else StreamOutput()
         samples = as_int16(samples)
+        frontend = self.engine.frontend
+        rails_before = frontend.rail_samples
         result = self.engine.process(samples)
+        out.clipped |= frontend.rail_samples != rails_before
         self.samples_seen += len(samples)
         self._consume(result.items, out)
         return out

@@ -49,7 +49,7 @@ from .const import (
 )
 from .detector.events import BedInterval
 from .detector.events import Event as Movement
-from .detector.protocol import FrameErrorReason, FrameFlags
+from .detector.protocol import FrameErrorReason
 from .detector.rate import RollingTwitchRate
 from .detector.service import BedDetector
 from .detector.stream import BedChange, OutputItem, PlmEnded, PlmStarted
@@ -209,12 +209,15 @@ class SleepBed:
 
     @callback
     def _on_raw(self, msg: mqtt.ReceiveMessage) -> None:
-        payload = msg.payload
         ingest = self.detector.ingest
         stats = ingest.stats
-        accepted, errors, missing = stats.frames_accepted, stats.error_count, ingest.missing_samples
+        accepted, samples, missing = (
+            stats.frames_accepted,
+            stats.samples_accepted,
+            ingest.missing_samples,
+        )
         try:
-            out = self.detector.raw(_as_bytes(payload))
+            out = self.detector.raw(_as_bytes(msg.payload))
         except Exception:  # a detector bug must not take the MQTT callback down, nor flood the log
             self.internal_errors += 1
             if self.internal_errors == 1:
@@ -222,19 +225,13 @@ class SleepBed:
                     "Detector failed on a frame from %s; frame skipped", self.sensor_id
                 )
             return
-        if stats.error_count != errors:
+        if stats.frames_accepted == accepted:  # malformed (counted by reason), duplicate or late
             self._log_frame_errors()
             return
-        if stats.frames_accepted == accepted:
-            return  # a duplicate or late frame
-        frame = self.detector.last_frame
         now = time.monotonic()
-        if frame is not None:
-            samples, rail = frame.samples, self.config.clip_level
-            clipped = bool(frame.flags & FrameFlags.CLIPPED) or bool(
-                samples.max() >= rail or samples.min() <= -rail
-            )
-            self.quality.frame(now, frame.n_samples, ingest.missing_samples - missing, clipped)
+        self.quality.frame(
+            now, stats.samples_accepted - samples, ingest.missing_samples - missing, out.clipped
+        )
         self._last_frame_at = now
         if not self._available and self.status != "offline":
             self._set_available(True)
@@ -290,12 +287,16 @@ class SleepBed:
             _LOGGER.info("Bed sensor %s is unavailable (%s)", self.sensor_id, reason)
 
     def _log_frame_errors(self) -> None:
+        """Report new malformed frames, at most every ERROR_LOG_INTERVAL_S."""
         now = time.monotonic()
         if now - self._errors_logged_at < ERROR_LOG_INTERVAL_S:
             return
+        total = self.detector.ingest.stats.error_count
+        if total == self._errors_at_log:
+            return  # only duplicates or late frames since the last report
+        new = total - self._errors_at_log
+        self._errors_logged_at, self._errors_at_log = now, total
         counts = {reason.value: n for reason, n in self.frame_errors.items() if n}
-        new = sum(counts.values()) - self._errors_at_log
-        self._errors_logged_at, self._errors_at_log = now, sum(counts.values())
         _LOGGER.warning(
             "Dropped %d malformed frame(s) from %s since the last report; totals by reason: %s",
             new,

@@ -11,7 +11,7 @@ import pytest
 
 from detector.analyze import analyze
 from detector.events import Event
-from detector.protocol import encode_frame, encode_frames
+from detector.protocol import FrameFlags, encode_frame, encode_frames
 from detector.recording import Recording
 from detector.service import BedDetector, BedOutput, DetectorService
 from detector.stream import BedChange
@@ -143,11 +143,30 @@ def test_a_restarted_receiver_resumes_in_bed_without_reporting_an_entry(
     assert [i.in_bed for i in later if isinstance(i, BedChange)] == [False]
 
 
-def test_a_checkpoint_leaves_the_latest_frame_out(nights: dict[str, Recording]) -> None:
+def test_a_checkpoint_keeps_the_counters_and_no_samples(nights: dict[str, Recording]) -> None:
     bed = BedDetector("guest")
     for payload in encode_frames(nights["guest"].samples[:2500], 250.0, FRAME, boot_id=7):
         bed.raw(payload)
-    assert bed.last_frame is not None
-    restored = pickle.loads(pickle.dumps(bed))
-    assert restored.last_frame is None
+    checkpoint = pickle.dumps(bed)
+    restored = pickle.loads(checkpoint)
     assert restored.ingest.stats.frames_accepted == bed.ingest.stats.frames_accepted
+    assert len(checkpoint) < 6000  # the stream's compact state, not the last frame's samples
+
+
+def test_a_step_says_whether_its_data_clipped() -> None:
+    """Samples on a rail (int16 or a narrow ADC's) or the sensor's own CLIPPED flag; else not."""
+    rng = np.random.default_rng(4)
+    quiet = rng.integers(-300, 300, (FRAME, 2)).astype(np.int16)
+    at_int16_rail = quiet.copy()
+    at_int16_rail[40, 0] = -32768
+    narrow = quiet.copy()
+    narrow[60:64, 1] = 8188  # four summed 12-bit readings at the top, as the ESP32 firmware sends
+    frames = [(quiet, 0), (at_int16_rail, 0), (quiet, 0), (narrow, 0), (quiet, FrameFlags.CLIPPED)]
+    bed = BedDetector("a")
+    clipped = [
+        bed.raw(
+            encode_frame(samples, seq=i, boot_id=1, sample0=i * FRAME, fs_hz=250.0, flags=flags)
+        ).clipped
+        for i, (samples, flags) in enumerate(frames)
+    ]
+    assert clipped == [False, True, False, True, True]
