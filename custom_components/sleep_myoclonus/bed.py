@@ -56,7 +56,7 @@ from .detector.stream import BedChange, OutputItem, PlmEnded, PlmStarted
 from .detector.topics import TopicKind, bed_topic
 from .night import NightTally
 from .quality import SignalQuality
-from .settings import detector_config, in_quiet_hours, night_window
+from .settings import detector_config, night_window, quiet_hours
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class SleepBed:
         self.options = dict(entry.options)
         self.config = detector_config(self.options)
         self.tally = NightTally(night_window(self.options))
+        self._quiet = quiet_hours(self.options)
         self.detector = BedDetector(self.sensor_id, self.config)
         self.rate = RollingTwitchRate()
         self.quality = SignalQuality(QUALITY_WINDOW_S)
@@ -184,7 +185,7 @@ class SleepBed:
     @property
     def quiet_hours(self) -> bool:
         """Whether it is now inside the configured quiet hours."""
-        return in_quiet_hours(self.options, dt_util.now())
+        return self._quiet is not None and self._quiet.contains(dt_util.now())
 
     def twitch_rate(self) -> float | None:
         """Twitches per hour in bed over the last hour (None before ten minutes in bed)."""

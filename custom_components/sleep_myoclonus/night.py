@@ -28,18 +28,21 @@ _COUNTED = (
 
 
 @dataclass(frozen=True, slots=True)
-class NightWindow:
-    """Local clock times between which nights start; ``start`` may be after ``end`` (overnight)."""
+class ClockWindow:
+    """A daily window of local clock times; ``start`` may be after ``end`` (overnight).
+
+    The night window (nights start inside it) and the quiet hours are both such windows.
+    """
 
     start: dt.time
     end: dt.time
 
     def __post_init__(self) -> None:
         if self.start == self.end:
-            raise ValueError("the night window must not start and end at the same time")
+            raise ValueError("a clock window must not start and end at the same time")
 
     @classmethod
-    def parse(cls, start: str, end: str) -> NightWindow:
+    def parse(cls, start: str, end: str) -> ClockWindow:
         """Build from ``HH:MM[:SS]`` strings."""
         return cls(dt.time.fromisoformat(start), dt.time.fromisoformat(end))
 
@@ -70,7 +73,7 @@ class NightTally:
     local times (Home Assistant's ``dt_util.as_local``).
     """
 
-    window: NightWindow
+    window: ClockWindow
     night: dt.date | None = None
     counts: dict[BedEventType, int] = field(default_factory=lambda: dict.fromkeys(_COUNTED, 0))
     plm_movements: int = 0  # limb movements that are part of a PLM series
@@ -158,7 +161,7 @@ class NightTally:
         }
 
     @classmethod
-    def from_dict(cls, window: NightWindow, data: dict[str, Any]) -> NightTally:
+    def from_dict(cls, window: ClockWindow, data: dict[str, Any]) -> NightTally:
         """Rebuild from :meth:`as_dict` (unknown or missing fields fall back to empty)."""
         tally = cls(window)
         night = data.get("night")

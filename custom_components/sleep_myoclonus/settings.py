@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -20,7 +19,7 @@ from .const import (
 )
 from .detector.config import DetectorConfig
 from .detector.plm import PlmRules
-from .night import NightWindow
+from .night import ClockWindow
 
 # Every detection threshold (ratios to the heartbeat or band resting level) is multiplied by this.
 # Normal is what the published accuracy figures were measured at.
@@ -55,18 +54,12 @@ def detector_config(options: Mapping[str, Any]) -> DetectorConfig:
     return dataclasses.replace(base, **changes)
 
 
-def night_window(options: Mapping[str, Any]) -> NightWindow:
+def night_window(options: Mapping[str, Any]) -> ClockWindow:
     """Return the night window of a bed's options."""
-    return NightWindow.parse(option(options, CONF_NIGHT_START), option(options, CONF_NIGHT_END))
+    return ClockWindow.parse(option(options, CONF_NIGHT_START), option(options, CONF_NIGHT_END))
 
 
-def in_quiet_hours(options: Mapping[str, Any], local_now: dt.datetime) -> bool:
-    """Whether local time ``local_now`` is inside the quiet hours."""
-    start = dt.time.fromisoformat(option(options, CONF_QUIET_START))
-    end = dt.time.fromisoformat(option(options, CONF_QUIET_END))
-    clock = local_now.time().replace(tzinfo=None)
-    if start == end:
-        return False
-    if start < end:
-        return start <= clock < end
-    return clock >= start or clock < end
+def quiet_hours(options: Mapping[str, Any]) -> ClockWindow | None:
+    """Return the quiet hours of a bed's options; None when they are empty (never quiet)."""
+    start, end = option(options, CONF_QUIET_START), option(options, CONF_QUIET_END)
+    return None if start == end else ClockWindow.parse(start, end)

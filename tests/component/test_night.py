@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custom_components.sleep_myoclonus.const import BedEventType
-from custom_components.sleep_myoclonus.night import NightTally, NightWindow
+from custom_components.sleep_myoclonus.const import DEFAULT_OPTIONS, BedEventType
+from custom_components.sleep_myoclonus.night import ClockWindow, NightTally
+from custom_components.sleep_myoclonus.settings import quiet_hours
 
 TZ = ZoneInfo("Europe/Berlin")
-WINDOW = NightWindow.parse("18:00", "12:00")
+WINDOW = ClockWindow.parse("18:00", "12:00")
 
 
 def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -27,11 +28,11 @@ def test_a_night_is_named_after_the_evening_its_window_opened() -> None:
     assert WINDOW.night_of(at(27, 11, 59)) == dt.date(2026, 11, 26)
     assert WINDOW.night_of(at(27, 12, 0)) is None
     assert WINDOW.night_of(at(27, 18, 0)) == dt.date(2026, 11, 27)
-    day_sleeper = NightWindow.parse("08:00", "16:00")
+    day_sleeper = ClockWindow.parse("08:00", "16:00")
     assert day_sleeper.night_of(at(27, 9)) == dt.date(2026, 11, 27)
     assert day_sleeper.night_of(at(27, 17)) is None
     with pytest.raises(ValueError, match="same time"):
-        NightWindow.parse("22:00", "22:00")
+        ClockWindow.parse("22:00", "22:00")
 
 
 def test_midnight_neither_resets_nor_double_counts() -> None:
@@ -141,3 +142,13 @@ def test_counts_never_go_down_within_a_night(steps: list[tuple[int, str]]) -> No
         else:
             assert tally.night == WINDOW.night_of(when)
         night, total = tally.night, now_total
+
+
+def test_quiet_hours_are_a_clock_window_and_empty_ones_are_never_quiet() -> None:
+    quiet = quiet_hours(DEFAULT_OPTIONS)
+    assert quiet is not None
+    assert quiet.contains(at(26, 23))
+    assert quiet.contains(at(27, 6, 59))
+    assert not quiet.contains(at(27, 7))
+    assert not quiet.contains(at(27, 15))
+    assert quiet_hours({**DEFAULT_OPTIONS, "quiet_start": "07:00:00"}) is None
