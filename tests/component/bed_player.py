@@ -107,3 +107,10 @@ def stored_night(
         "key": key,
         "data": {"tally": tally, "last_seen": last_seen},
     }
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str:
+    """Return an entity's state (the entity must exist)."""
+    current = hass.states.get(entity_id)
+    assert current is not None, entity_id
+    return current.state

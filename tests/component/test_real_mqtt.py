@@ -18,12 +18,11 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from homeassistant.components import mqtt
 from homeassistant.const import CONF_PORT, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -33,7 +32,6 @@ from custom_components.sleep_myoclonus.const import (
     CONF_NIGHT_START,
     DEFAULT_OPTIONS,
     DOMAIN,
-    EVENT_BED,
     BedEventType,
 )
 from custom_components.sleep_myoclonus.settings import detector_config
@@ -44,6 +42,8 @@ from detector.stream import BedChange, PlmStarted
 from hardware.mqtt import LocalBroker, start_local_broker
 from hardware.virtual_sensor.publish import Publisher, VirtualBed
 from hardware.virtual_sensor.synth import generate
+
+from .bed_player import bus_events, state
 
 SENSOR_ID = "bedroom"
 PREFIX = "sleep_myoclonus"
@@ -166,12 +166,6 @@ async def wait_until(
     await hass.async_block_till_done()
 
 
-def state(hass: HomeAssistant, entity_id: str) -> str:
-    current = hass.states.get(entity_id)
-    assert current is not None, entity_id
-    return current.state
-
-
 async def play(hass: HomeAssistant, broker: LocalBroker, bed: VirtualBed) -> Publisher:
     """Start publishing ``bed`` (connecting blocks, so it runs in the executor)."""
     publisher = Publisher([bed], host=broker.host, port=broker.port, speed=SPEED)
@@ -183,12 +177,7 @@ async def test_a_night_over_a_real_broker(
     hass: HomeAssistant, broker: LocalBroker, mqtt_entry: MockConfigEntry
 ) -> None:
     """Every event, counted and shown, survives Mosquitto; a last will makes the bed unavailable."""
-    fired: list[dict[str, Any]] = []
-
-    def record(event: Event[Any]) -> None:
-        fired.append(dict(event.data))
-
-    hass.bus.async_listen(EVENT_BED, record)
+    fired = bus_events(hass)
     entry = MockConfigEntry(
         domain=DOMAIN,
         data={"topic_prefix": PREFIX, "sensor_id": SENSOR_ID},

@@ -26,17 +26,20 @@ from detector.events import Event as Movement
 from detector.protocol import encode_frame
 from detector.service import BedDetector
 
-from .bed_player import EVENING, advance, bed_entry, bus_events, play, setup_bed, stored_night
+from .bed_player import (
+    EVENING,
+    advance,
+    bed_entry,
+    bus_events,
+    play,
+    setup_bed,
+    state,
+    stored_night,
+)
 from .virtual_night import night_messages
 
 RAW = "sleep_myoclonus/bedroom/raw"
 STATUS = "sleep_myoclonus/bedroom/status"
-
-
-def state(hass: HomeAssistant, entity_id: str) -> str:
-    current = hass.states.get(entity_id)
-    assert current is not None, entity_id
-    return current.state
 
 
 @pytest.mark.usefixtures("mqtt_mock")
