@@ -43,7 +43,8 @@ from .const import (
     RESTLESS_HOLD_S,
     SILENCE_TIMEOUT,
     STATE_WRITE_INTERVAL,
-    STORE_SAVE_DELAY_S,
+    STORE_REFRESH_S,
+    STORE_SAVE_EVERY_S,
     STORE_VERSION,
     BedEventType,
 )
@@ -103,6 +104,8 @@ class SleepBed:
         self._event_listeners: list[EventListener] = []
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._errors_logged_at = -ERROR_LOG_INTERVAL_S
+        self._saved_at = time.monotonic()
+        self._unsaved = False
         self._errors_at_log = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -147,7 +150,7 @@ class SleepBed:
 
     @callback
     def _on_hass_stop(self, _event: Event[Any]) -> None:
-        self.store.async_delay_save(self._stored, 0)
+        self._save()
 
     async def async_stop(self) -> None:
         """Unsubscribe and save tonight's counters."""
@@ -272,6 +275,11 @@ class SleepBed:
         ):
             self._set_available(False)
         if self.tally.tick(dt_util.now()):
+            self._unsaved = True
+        since_save = time.monotonic() - self._saved_at
+        if (self._unsaved and since_save >= STORE_SAVE_EVERY_S) or (
+            self._available and since_save >= STORE_REFRESH_S
+        ):
             self._save()
         self._notify()
 
@@ -352,7 +360,7 @@ class SleepBed:
                 raise TypeError(f"unexpected detector output {item!r}")
         running = stream.plm.current if stream else None
         self.tally.plm_progress(running.count if running else 0, dt_util.now())
-        self._save()
+        self._unsaved = True  # written by the next periodic update that is due
 
     def _fire(self, kind: BedEventType, attributes: dict[str, Any]) -> None:
         self.last_event = (kind, attributes)
@@ -367,7 +375,8 @@ class SleepBed:
             update()
 
     def _save(self) -> None:
-        self.store.async_delay_save(self._stored, STORE_SAVE_DELAY_S)
+        self.store.async_delay_save(self._stored)
+        self._saved_at, self._unsaved = time.monotonic(), False
 
     def _stored(self) -> dict[str, Any]:
         return {

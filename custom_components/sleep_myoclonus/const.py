@@ -83,4 +83,8 @@ SILENCE_TIMEOUT: Final = dt.timedelta(seconds=15)  # no frames for this long: se
 RESTLESS_HOLD_S: Final = 60.0  # "restless now" stays on this long after a movement
 QUALITY_WINDOW_S: Final = 600.0  # signal quality covers the last ten minutes
 STORE_VERSION: Final = 1
-STORE_SAVE_DELAY_S: Final = 30.0
+# Tonight's counters are written at most this often while they change (a delayed save would be
+# postponed for as long as events keep coming), and this often anyway while frames arrive, so the
+# saved "last seen" tells a short restart from a long outage.
+STORE_SAVE_EVERY_S: Final = 60.0
+STORE_REFRESH_S: Final = 600.0

@@ -13,6 +13,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from custom_components.sleep_myoclonus.const import (
@@ -22,6 +23,8 @@ from custom_components.sleep_myoclonus.const import (
     DEFAULT_OPTIONS,
     BedEventType,
 )
+from custom_components.sleep_myoclonus.detector.events import Event as BedMovement
+from custom_components.sleep_myoclonus.detector.events import EventType
 from detector.events import Event as Movement
 from detector.protocol import encode_frame
 from detector.service import BedDetector
@@ -321,3 +324,46 @@ async def test_an_entry_with_broken_topics_fails_with_a_translated_reason(
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert entry.reason is not None
     assert "bed/room" in entry.reason
+
+
+@pytest.mark.usefixtures("mqtt_mock")
+async def test_counters_are_saved_while_the_night_goes_on(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    entry_data: dict[str, Any],
+) -> None:
+    """Events every few seconds must not postpone the save for the whole night (a crash then
+    loses little): tonight's counters reach storage within a minute of changing."""
+    freezer.move_to(EVENING)
+    entry = bed_entry(entry_data)
+    await setup_bed(hass, entry)
+    messages = night_messages()
+    await play(hass, freezer, messages[: len(messages) * 3 // 4])
+    key = f"sleep_myoclonus.{entry.entry_id}"
+    saved = hass_storage[key]["data"]["tally"]["counts"]["limb_movement"]
+    shown = int(state(hass, "sensor.bedroom_limb_movements_tonight"))
+    assert shown > 10
+    assert shown - 5 <= saved <= shown  # at most the last minute's movements not yet written
+
+
+@pytest.mark.usefixtures("mqtt_mock")
+async def test_a_movement_every_ten_seconds_does_not_postpone_the_save(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    entry_data: dict[str, Any],
+) -> None:
+    """A restless spell (a change every 10 s for 3 minutes) is written while it lasts."""
+    freezer.move_to(EVENING)
+    entry = bed_entry(entry_data)
+    await setup_bed(hass, entry)
+    bed = entry.runtime_data
+    bed.tally.got_into_bed(dt_util.now())
+    key = f"sleep_myoclonus.{entry.entry_id}"
+    for n in range(1, 19):
+        twitch = BedMovement(EventType.TWITCH, 0, 25, 250.0, "legs", 3.0, False, f"bedroom:1:{n}")
+        bed._consume([twitch])
+        await advance(hass, freezer, 10)
+        if n == 12:  # two minutes in
+            assert hass_storage[key]["data"]["tally"]["counts"]["twitch"] >= 6
