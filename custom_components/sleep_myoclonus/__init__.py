@@ -13,9 +13,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 
-from .bed import SleepBed, SleepMyoclonusConfigEntry, night_store
+from .bed import SleepBed, SleepMyoclonusConfigEntry
 from .const import CONF_SENSOR_ID, CONF_TOPIC_PREFIX, DOMAIN
 from .detector.topics import is_valid_id, is_valid_prefix
+from .journal import journal_stores
+from .repairs import async_clear_issues, async_update_night_issues
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
@@ -35,6 +37,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntr
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_available")
     bed = SleepBed(hass, entry)
     await bed.async_load()
+    async_update_night_issues(hass, entry, bed.journal.history)  # not kept over a restart
     registry = dr.async_get(hass)
     identifiers = {(DOMAIN, entry.entry_id)}  # kept when the bed is pointed at a new sensor
     # created once; afterwards the sensor's meta keeps model and firmware up to date. The entry's
@@ -69,8 +72,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEnt
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> None:
-    """Delete a removed bed's stored counters."""
-    await night_store(hass, entry.entry_id).async_remove()
+    """Delete a removed bed's stored nights and its repair issues."""
+    for store in journal_stores(hass, entry.entry_id):
+        await store.async_remove()
+    async_clear_issues(hass, entry)
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> None:

@@ -23,8 +23,8 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util import slugify
 
 from .const import (
     ATTR_AMPLITUDE,
@@ -45,8 +45,8 @@ from .const import (
     STATE_WRITE_INTERVAL,
     STORE_REFRESH_S,
     STORE_SAVE_EVERY_S,
-    STORE_VERSION,
     BedEventType,
+    BedNotice,
 )
 from .detector.events import BedInterval
 from .detector.events import Event as Movement
@@ -55,9 +55,13 @@ from .detector.rate import RollingTwitchRate
 from .detector.service import BedDetector
 from .detector.stream import BedChange, OutputItem, PlmEnded, PlmStarted
 from .detector.topics import TopicKind, bed_topic
+from .history import NightRecord
+from .journal import BedJournal
 from .night import NightTally
 from .quality import SignalQuality
+from .repairs import NoDataWatch, async_update_night_issues
 from .settings import detector_config, night_window, quiet_hours
+from .statistics import async_add_night_statistics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,11 +71,6 @@ ERROR_LOG_INTERVAL_S: Final = 600.0  # malformed frames are logged at most this 
 
 type SleepMyoclonusConfigEntry = ConfigEntry[SleepBed]
 type EventListener = Callable[[BedEventType, dict[str, Any]], None]
-
-
-def night_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    """Return the storage of a bed's night counters."""
-    return Store(hass, STORE_VERSION, f"{DOMAIN}.{entry_id}")
 
 
 class SleepBed:
@@ -84,12 +83,11 @@ class SleepBed:
         self.sensor_id: str = entry.data[CONF_SENSOR_ID]
         self.options = dict(entry.options)
         self.config = detector_config(self.options)
-        self.tally = NightTally(night_window(self.options))
+        self.journal = BedJournal(hass, entry.entry_id, night_window(self.options))
         self._quiet = quiet_hours(self.options)
         self.detector = BedDetector(self.sensor_id, self.config)
-        self.rate = RollingTwitchRate()
         self.quality = SignalQuality(QUALITY_WINDOW_S)
-        self.store = night_store(hass, entry.entry_id)
+        self.no_data = NoDataWatch(hass, entry, self.journal.tally.window, dt_util.now())
         self.device_id: str | None = None
         self.meta: dict[str, Any] = {}
         self.status: str | None = None  # the sensor's own online/offline (retained, last will)
@@ -110,18 +108,21 @@ class SleepBed:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    @property
+    def tally(self) -> NightTally:
+        """Tonight's counters."""
+        return self.journal.tally
+
+    @property
+    def rate(self) -> RollingTwitchRate:
+        """The twitch rate over the last hour in bed."""
+        return self.journal.rate
+
     async def async_load(self) -> None:
-        """Restore tonight's counters; keep someone in bed if the restart was short."""
-        stored = await self.store.async_load()
-        if not stored:
+        """Restore what the bed remembers; keep someone in bed if the restart was short."""
+        last_seen = await self.journal.async_load()
+        if last_seen is None:
             return
-        tally = stored.get("tally")
-        if isinstance(tally, dict):
-            self.tally = NightTally.from_dict(self.tally.window, tally)
-        rate = stored.get("rate")
-        if isinstance(rate, dict):  # the last hour's twitches: no "unknown" rate after a restart
-            self.rate = RollingTwitchRate.from_json(rate)
-        last_seen = dt_util.parse_datetime(str(stored.get("last_seen", ""))) or dt_util.utcnow()
         now = dt_util.utcnow()
         if self.tally.in_bed_since is not None and now - last_seen <= RESUME_IN_BED_WITHIN:
             self.detector.resume_in_bed = True  # no second "got into bed" after a restart
@@ -156,7 +157,7 @@ class SleepBed:
         """Unsubscribe and save tonight's counters."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
-        await self.store.async_save(self._stored())
+        await self.journal.async_save_now()
 
     def _topic(self, kind: TopicKind) -> str:
         return bed_topic(self.prefix, self.sensor_id, kind)
@@ -237,6 +238,8 @@ class SleepBed:
             now, stats.samples_accepted - samples, ingest.missing_samples - missing, out.clipped
         )
         self._last_frame_at = now
+        self.tally.frame(out.clipped)
+        self.no_data.frame(dt_util.now())
         if not self._available and self.status != "offline":
             self._set_available(True)
             self._notify()
@@ -274,8 +277,11 @@ class SleepBed:
             or time.monotonic() - self._last_frame_at > SILENCE_TIMEOUT.total_seconds()
         ):
             self._set_available(False)
-        if self.tally.tick(dt_util.now()):
+        now = dt_util.now()
+        self.no_data.tick(now)
+        if self.tally.tick(now):
             self._unsaved = True
+            self._finish_nights()
         since_save = time.monotonic() - self._saved_at
         if (self._unsaved and since_save >= STORE_SAVE_EVERY_S) or (
             self._available and since_save >= STORE_REFRESH_S
@@ -314,19 +320,25 @@ class SleepBed:
         )
 
     def _consume(self, items: list[OutputItem]) -> None:
-        """Turn detector output into counters, events and bed state."""
+        """Turn detector output into counters, tonight's log, events and bed state."""
         stream = self.detector.stream
         now = dt_util.utcnow()
         end_sample = stream.segment_start + stream.samples_seen if stream else 0
 
-        def at(sample: int, fs_hz: float) -> dt.datetime:
-            return now - dt.timedelta(seconds=max(0, end_sample - sample) / fs_hz)
+        def at(sample: int | float, fs_hz: float) -> dt.datetime:
+            return now - dt.timedelta(seconds=max(0.0, end_sample - sample) / fs_hz)
 
+        tally, log = self.tally, self.journal.log
+        if stream is not None:
+            log.anchor(stream, at(0, stream.fs_hz))
         for item in items:
             if isinstance(item, Movement):
                 kind = BedEventType(item.type.value)
                 when = at(item.onset_sample, item.fs_hz)
-                self.tally.movement(kind, dt_util.as_local(when))
+                counted = tally.movement(kind, dt_util.as_local(when))
+                self._finish_nights()
+                if counted:
+                    self.journal.log.event(item, stream, when)
                 if kind is BedEventType.TWITCH:
                     self.rate.twitch(when.timestamp())
                 self._restless_until = time.monotonic() + RESTLESS_HOLD_S
@@ -345,10 +357,13 @@ class SleepBed:
                 self.in_bed = item.in_bed
                 self.rate.bed(item.in_bed, when.timestamp())
                 if item.in_bed:
-                    self.tally.got_into_bed(dt_util.as_local(when))
+                    tally.got_into_bed(dt_util.as_local(when))
+                    self._finish_nights()
+                    if tally.counting:
+                        self.journal.log.entered(item.time_s, stream, when)
                     self._fire(BedEventType.GOT_INTO_BED, {})
                 else:
-                    self.tally.got_out_of_bed(dt_util.as_local(when))
+                    tally.got_out_of_bed(dt_util.as_local(when))
                     self._fire(BedEventType.GOT_OUT_OF_BED, {})
             elif isinstance(item, PlmStarted):
                 series = item.series
@@ -356,11 +371,58 @@ class SleepBed:
                     BedEventType.PLM_SERIES_STARTED,
                     {ATTR_MOVEMENTS: series.count, ATTR_DURATION: round(series.duration_s, 1)},
                 )
-            elif not isinstance(item, (PlmEnded, BedInterval)):  # pragma: no cover - exhaustive
+            elif isinstance(item, PlmEnded):
+                if tally.running and stream is not None:
+                    onset_at = at(item.series.onset * stream.fs_hz, stream.fs_hz)
+                    self.journal.log.series(item.series, stream, onset_at)
+            elif isinstance(item, BedInterval):
+                if tally.running:
+                    self.journal.log.interval(item, stream, at(item.end_sample, item.fs_hz))
+            else:  # pragma: no cover - exhaustive
                 raise TypeError(f"unexpected detector output {item!r}")
         running = stream.plm.current if stream else None
-        self.tally.plm_progress(running.count if running else 0, dt_util.now())
+        tally.plm_progress(running.count if running else 0, dt_util.now())
+        self._finish_nights()
         self._unsaved = True  # written by the next periodic update that is due
+
+    def _finish_nights(self) -> None:
+        """File the nights the tally closed: record, report, statistics, event, repairs."""
+        for record in self.tally.pop_finished():
+            self._file_night(record)
+
+    def _file_night(self, record: NightRecord) -> None:
+        journal = self.journal
+        if journal.log.open_since is not None:  # the night ended with someone in bed
+            journal.log.cut(self._stream_s(record.ended), self.detector.stream, record.ended)
+        journal.finish(record, self.sensor_id)
+        tally = self.tally
+        if tally.counting and tally.in_bed_since is not None:  # the next night began in bed
+            stream = self.detector.stream
+            if stream is not None:
+                journal.log.anchor(stream, self._wall_time(0.0))
+            journal.log.entered(self._stream_s(tally.in_bed_since), stream, tally.in_bed_since)
+        self._unsaved = True
+        self.hass.async_create_task(
+            async_add_night_statistics(
+                self.hass,
+                slugify(self.sensor_id),
+                self.entry.title,
+                record,
+                tally.window.start,
+            ),
+            eager_start=False,
+        )
+        async_update_night_issues(self.hass, self.entry, journal.history)
+        self._notice(
+            BedNotice.NIGHT_ENDED,
+            {
+                "night": record.night.isoformat(),
+                "twitches": record.twitch_count,
+                "twitches_per_hour": _round(record.twitches_per_hour),
+                "plm_index": _round(record.plm_index),
+                "time_in_bed": round(record.hours_in_bed, 2),
+            },
+        )
 
     def _fire(self, kind: BedEventType, attributes: dict[str, Any]) -> None:
         self.last_event = (kind, attributes)
@@ -370,20 +432,31 @@ class SleepBed:
         for listener in list(self._event_listeners):
             listener(kind, attributes)
 
+    def _stream_s(self, when: dt.datetime) -> float:
+        """Return the current stream's time (seconds) of wall-clock time ``when``."""
+        stream = self.detector.stream
+        if stream is None:
+            return 0.0
+        end_s = (stream.segment_start + stream.samples_seen) / stream.fs_hz
+        return end_s - (dt_util.utcnow() - when).total_seconds()
+
+    def _wall_time(self, stream_s: float) -> dt.datetime:
+        """Return the wall-clock time (UTC) of the current stream's time ``stream_s``."""
+        return dt_util.utcnow() - dt.timedelta(seconds=self._stream_s(dt_util.utcnow()) - stream_s)
+
+    def _notice(self, kind: BedNotice, data: dict[str, Any]) -> None:
+        """Fire a notice (night ended, caffeine or exercise logged) on the bus only."""
+        self.hass.bus.async_fire(
+            EVENT_BED, {ATTR_DEVICE_ID: self.device_id, ATTR_TYPE: kind.value, **data}
+        )
+
     def _notify(self) -> None:
         for update in list(self._listeners):
             update()
 
     def _save(self) -> None:
-        self.store.async_delay_save(self._stored)
+        self.journal.save()
         self._saved_at, self._unsaved = time.monotonic(), False
-
-    def _stored(self) -> dict[str, Any]:
-        return {
-            "tally": self.tally.as_dict(),
-            "rate": self.rate.to_json(),
-            "last_seen": dt_util.utcnow().isoformat(),
-        }
 
     def _update_device(self) -> None:
         if self.device_id is None:
@@ -409,6 +482,10 @@ class SleepBed:
 
 def _as_bytes(payload: str | bytes | bytearray) -> bytes:
     return payload.encode() if isinstance(payload, str) else bytes(payload)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _text(value: object) -> str | None:

@@ -62,6 +62,14 @@ class BedEventType(StrEnum):
     GOT_OUT_OF_BED = "got_out_of_bed"
 
 
+class BedNotice(StrEnum):
+    """Bus event types that are not detections (device triggers, logbook; no event entity)."""
+
+    NIGHT_ENDED = "night_ended"
+    CAFFEINE_LOGGED = "caffeine_logged"
+    EXERCISE_LOGGED = "exercise_logged"
+
+
 # entity description keys other modules look up
 TWITCH_RATE_KEY: Final = "twitch_rate"
 BED_EVENT_KEY: Final = "bed_event"

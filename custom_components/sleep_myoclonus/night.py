@@ -7,6 +7,12 @@ on getting into bed (or being in bed) inside the next night's window; an evening
 leaves last night's counters showing. Time in bed outside any night's window (a nap) is not
 counted, and neither is what happens in it.
 
+A night ends (its :class:`~.history.NightRecord` is handed out once, through
+:meth:`NightTally.pop_finished`) when its window has closed with nobody counted in bed, when the
+next night starts, or when :meth:`NightTally.close` is called (the ``end_night`` action). The
+``start_night`` action starts a night at any time (:meth:`NightTally.start`); such a night ends
+only by ``end_night`` or the next night.
+
 The tally is plain data, saved to and restored from Home Assistant's storage, so a restart in the
 middle of the night continues the same counts.
 """
@@ -18,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .const import BedEventType
+from .history import NightRecord
 
 _COUNTED = (
     BedEventType.TWITCH,
@@ -81,7 +88,13 @@ class NightTally:
     in_bed_since: dt.datetime | None = None  # open interval (counted towards tonight or not)
     counting: bool = False  # whether the open interval belongs to tonight
     last_twitch: dt.datetime | None = None
+    first_in_bed: dt.datetime | None = None  # tonight's first counted bed entry
+    frames: int = 0  # frames received while counted in bed tonight
+    clipped_frames: int = 0  # of those, frames that clipped
+    ended: bool = False  # tonight is over (its record was handed out)
+    forced: bool = False  # started by the start_night action: ends only by end_night or next night
     _series_counted: int = 0  # members of the running PLM series already counted
+    _finished: list[NightRecord] = field(default_factory=list)  # handed out by pop_finished
 
     # -- bed state ---------------------------------------------------------------------------
 
@@ -91,7 +104,13 @@ class NightTally:
             return False
         started = self._maybe_new_night(when)
         self.in_bed_since = when
-        self.counting = self.night is not None and self.window.night_of(when) == self.night
+        self.counting = (
+            self.night is not None
+            and not self.ended
+            and (self.forced or self.window.night_of(when) == self.night)
+        )
+        if self.counting and self.first_in_bed is None:
+            self.first_in_bed = when
         return started
 
     def got_out_of_bed(self, when: dt.datetime) -> None:
@@ -104,8 +123,80 @@ class NightTally:
         self.counting = False
 
     def tick(self, now: dt.datetime) -> bool:
-        """Let time pass; return whether a new night started (in bed as its window opened)."""
-        return self._roll_over(now)
+        """Let time pass; return whether a night started or ended.
+
+        A night started when someone is in bed as the next window opens; a night ended when its
+        window has closed and nobody is counted in bed.
+        """
+        if self._roll_over(now):
+            return True
+        if self.night is None or self.ended or self.forced or self.counting:
+            return False
+        if self.window.night_of(now) == self.night:
+            return False
+        self.close(now)
+        return True
+
+    def frame(self, clipped: bool) -> None:
+        """Count a received frame (only while counted in bed tonight)."""
+        if self.counting:
+            self.frames += 1
+            self.clipped_frames += clipped
+
+    # -- overrides (actions) -----------------------------------------------------------------
+
+    def start(self, now: dt.datetime) -> None:
+        """Start a new night now, whatever the window says (the ``start_night`` action).
+
+        A running night ends first. The new night is named after the window's night at ``now``,
+        or after today outside the window; someone in bed is counted from ``now``.
+        """
+        self.close(now)
+        self._reset(self.window.night_of(now) or now.date())
+        self.forced = True
+        if self.in_bed_since is not None:
+            self.in_bed_since = now
+            self.counting = True
+            self.first_in_bed = now
+
+    def close(self, now: dt.datetime) -> NightRecord | None:
+        """End tonight now (the ``end_night`` action, or its window closed); return its record.
+
+        The record is also queued for :meth:`pop_finished`. Someone still in bed stays in bed but
+        is no longer counted. None when no night is running.
+        """
+        if self.night is None or self.ended:
+            return None
+        if self.counting and self.in_bed_since is not None:
+            self.in_bed_s += max(0.0, (now - self.in_bed_since).total_seconds())
+            self.in_bed_since = now
+        self.counting = False
+        self.ended = True
+        record = NightRecord(
+            night=self.night,
+            first_in_bed=self.first_in_bed,
+            ended=now,
+            twitch_count=self.counts[BedEventType.TWITCH],
+            hypnic_jerk_count=self.counts[BedEventType.HYPNIC_JERK],
+            limb_movement_count=self.counts[BedEventType.LIMB_MOVEMENT],
+            gross_movement_count=self.counts[BedEventType.GROSS_MOVEMENT],
+            plm_movements=self.plm_movements,
+            time_in_bed_s=self.in_bed_s,
+            frames=self.frames,
+            clipped_frames=self.clipped_frames,
+        )
+        self._finished.append(record)
+        return record
+
+    def pop_finished(self) -> list[NightRecord]:
+        """Return the nights that ended since the last call (oldest first)."""
+        finished, self._finished = self._finished, []
+        return finished
+
+    @property
+    def running(self) -> bool:
+        """Whether a night is running (started and not ended)."""
+        return self.night is not None and not self.ended
 
     # -- events ------------------------------------------------------------------------------
 
@@ -158,6 +249,11 @@ class NightTally:
             "in_bed_since": _iso(self.in_bed_since),
             "counting": self.counting,
             "last_twitch": _iso(self.last_twitch),
+            "first_in_bed": _iso(self.first_in_bed),
+            "frames": self.frames,
+            "clipped_frames": self.clipped_frames,
+            "ended": self.ended,
+            "forced": self.forced,
         }
 
     @classmethod
@@ -177,6 +273,11 @@ class NightTally:
         tally.in_bed_since = _from_iso(data.get("in_bed_since"))
         tally.counting = bool(data.get("counting", False)) and tally.in_bed_since is not None
         tally.last_twitch = _from_iso(data.get("last_twitch"))
+        tally.first_in_bed = _from_iso(data.get("first_in_bed"))
+        tally.frames = int(data.get("frames", 0))
+        tally.clipped_frames = int(data.get("clipped_frames", 0))
+        tally.ended = bool(data.get("ended", False))
+        tally.forced = bool(data.get("forced", False))
         return tally
 
     # -- internals ---------------------------------------------------------------------------
@@ -185,12 +286,20 @@ class NightTally:
         night = self.window.night_of(when)
         if night is None or night == self.night:
             return False
+        self.close(when)
+        self._reset(night)
+        return True
+
+    def _reset(self, night: dt.date) -> None:
         self.night = night
         self.counts = dict.fromkeys(_COUNTED, 0)
         self.plm_movements = 0
         self.in_bed_s = 0.0
         self.last_twitch = None
-        return True
+        self.first_in_bed = None
+        self.frames = self.clipped_frames = 0
+        self.ended = self.forced = False
+        self.counting = False
 
     def _roll_over(self, when: dt.datetime) -> bool:
         """Someone in bed when a new night's window opens: tonight starts now."""
@@ -202,6 +311,7 @@ class NightTally:
         self._maybe_new_night(when)
         self.in_bed_since = when
         self.counting = True
+        self.first_in_bed = when
         return True
 
 

@@ -1,0 +1,143 @@
+"""What a bed remembers across restarts: tonight, the finished nights, the lifestyle log.
+
+Two stores per bed in Home Assistant's ``.storage``: ``sleep_myoclonus.<entry id>`` holds tonight's
+counters and detections, the twitch rate's last hour, the records of finished nights and the
+lifestyle log (written at most every minute while something changes); ``...<entry id>.reports``
+holds the full reports of the last nights for ``export_night`` (written when a night ends).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN, STORE_VERSION
+from .detector.rate import RollingTwitchRate
+from .history import KEEP_NIGHTS, NightRecord, records_from_json
+from .lifestyle import LifestyleLog
+from .night import ClockWindow, NightTally
+from .nightlog import NightLog
+
+KEEP_REPORTS: Final = 7  # nights whose full report export_night can write
+REPORT_SAVE_DELAY_S: Final = 1.0
+
+
+def journal_stores(hass: HomeAssistant, entry_id: str) -> tuple[Store[Any], Store[Any]]:
+    """Return a bed's two stores (counters and history; night reports)."""
+    key = f"{DOMAIN}.{entry_id}"
+    return Store(hass, STORE_VERSION, key), Store(hass, STORE_VERSION, f"{key}.reports")
+
+
+class BedJournal:
+    """A bed's remembered state and its storage.
+
+    Parameters
+    ----------
+    hass : HomeAssistant
+        The instance whose storage is used.
+    entry_id : str
+        The bed's config entry.
+    window : ClockWindow
+        The night window.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry_id: str, window: ClockWindow) -> None:
+        self.store, self.report_store = journal_stores(hass, entry_id)
+        self.tally = NightTally(window)
+        self.rate = RollingTwitchRate()
+        self.log = NightLog()
+        self.history: list[NightRecord] = []
+        self.reports: dict[str, dict[str, Any]] = {}  # night (ISO date) -> report
+        self.lifestyle = LifestyleLog()
+
+    async def async_load(self) -> dt.datetime | None:
+        """Restore everything saved; return when the bed was last running (None: never)."""
+        reports = await self.report_store.async_load()
+        if isinstance(reports, dict):
+            self.reports = {
+                night: report for night, report in reports.items() if isinstance(report, dict)
+            }
+        stored = await self.store.async_load()
+        if not isinstance(stored, dict):
+            return None
+        tally = stored.get("tally")
+        if isinstance(tally, dict):
+            self.tally = NightTally.from_dict(self.tally.window, tally)
+        rate = stored.get("rate")
+        if isinstance(rate, dict):  # the last hour's twitches: no "unknown" rate after a restart
+            self.rate = RollingTwitchRate.from_json(rate)
+        log = stored.get("log")
+        if isinstance(log, dict):
+            self.log = NightLog.from_dict(log)
+        self.history = records_from_json(stored.get("history") or [])
+        lifestyle = stored.get("lifestyle")
+        if isinstance(lifestyle, dict):
+            self.lifestyle = LifestyleLog.from_dict(lifestyle)
+        return dt_util.parse_datetime(str(stored.get("last_seen", "")))
+
+    def finish(self, record: NightRecord, bed: str) -> dict[str, Any]:
+        """File a finished night: its record, its report; tonight's log starts over.
+
+        Returns
+        -------
+        dict
+            The night's report (see :meth:`~.nightlog.NightLog.report`).
+        """
+        report = self.log.report(bed, record.night)
+        self.log = NightLog()
+        self.history = [r for r in self.history if r.night != record.night] + [record]
+        self.history = sorted(self.history, key=lambda r: r.night)[-KEEP_NIGHTS:]
+        self.reports[record.night.isoformat()] = report
+        for night in sorted(self.reports)[:-KEEP_REPORTS]:
+            del self.reports[night]
+        self.report_store.async_delay_save(lambda: self.reports, REPORT_SAVE_DELAY_S)
+        return report
+
+    def report(self, night: dt.date | None, bed: str) -> dict[str, Any] | None:
+        """Return a night's report: a kept finished night, or tonight's so far.
+
+        Without ``night``: tonight's while a night runs, else the last finished night's.
+        """
+        tally = self.tally
+        if night is None:
+            if tally.running and tally.night is not None:
+                return self.log.report(bed, tally.night)
+            return self.reports[max(self.reports)] if self.reports else None
+        if tally.running and tally.night == night:
+            return self.log.report(bed, night)
+        return self.reports.get(night.isoformat())
+
+    def nights_available(self) -> list[str]:
+        """Return the nights a report can be written for (ISO dates)."""
+        nights = set(self.reports)
+        if self.tally.running and self.tally.night is not None:
+            nights.add(self.tally.night.isoformat())
+        return sorted(nights)
+
+    def save(self) -> None:
+        """Schedule a write of the counters, history and lifestyle log."""
+        self.store.async_delay_save(self.stored, 0)
+
+    def stored(self) -> dict[str, Any]:
+        """Return what is saved in the main store."""
+        return {
+            "tally": self.tally.as_dict(),
+            "rate": self.rate.to_json(),
+            "log": self.log.as_dict(),
+            "history": [record.as_dict() for record in self.history],
+            "lifestyle": self.lifestyle.as_dict(),
+            "last_seen": dt_util.utcnow().isoformat(),
+        }
+
+    async def async_save_now(self) -> None:
+        """Write the main store now (unload)."""
+        await self.store.async_save(self.stored())
+
+    async def async_remove(self) -> None:
+        """Delete both stores (the entry was removed)."""
+        await self.store.async_remove()
+        await self.report_store.async_remove()
