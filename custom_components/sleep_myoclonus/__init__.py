@@ -11,17 +11,34 @@ from homeassistant.components import mqtt
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.typing import ConfigType
 
 from .bed import SleepBed, SleepMyoclonusConfigEntry
 from .const import CONF_SENSOR_ID, CONF_TOPIC_PREFIX, DOMAIN
 from .detector.topics import is_valid_id, is_valid_prefix
 from .journal import journal_stores
 from .repairs import async_clear_issues, async_update_night_issues
+from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
-__all__ = ["DOMAIN", "async_remove_entry", "async_setup_entry", "async_unload_entry"]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+__all__ = [
+    "DOMAIN",
+    "async_remove_entry",
+    "async_setup",
+    "async_setup_entry",
+    "async_unload_entry",
+]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions (once, for all beds)."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> bool:

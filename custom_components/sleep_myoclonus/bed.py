@@ -24,8 +24,8 @@ from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
-from homeassistant.util import slugify
 
+from .bed_nights import BedNights
 from .const import (
     ATTR_AMPLITUDE,
     ATTR_CHANNEL,
@@ -46,7 +46,6 @@ from .const import (
     STORE_REFRESH_S,
     STORE_SAVE_EVERY_S,
     BedEventType,
-    BedNotice,
 )
 from .detector.events import BedInterval
 from .detector.events import Event as Movement
@@ -55,13 +54,11 @@ from .detector.rate import RollingTwitchRate
 from .detector.service import BedDetector
 from .detector.stream import BedChange, OutputItem, PlmEnded, PlmStarted
 from .detector.topics import TopicKind, bed_topic
-from .history import NightRecord
 from .journal import BedJournal
 from .night import NightTally
 from .quality import SignalQuality
-from .repairs import NoDataWatch, async_update_night_issues
+from .repairs import NoDataWatch
 from .settings import detector_config, night_window, quiet_hours
-from .statistics import async_add_night_statistics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,7 +70,7 @@ type SleepMyoclonusConfigEntry = ConfigEntry[SleepBed]
 type EventListener = Callable[[BedEventType, dict[str, Any]], None]
 
 
-class SleepBed:
+class SleepBed(BedNights):
     """The runtime of one configured bed sensor (``entry.runtime_data``)."""
 
     def __init__(self, hass: HomeAssistant, entry: SleepMyoclonusConfigEntry) -> None:
@@ -385,45 +382,6 @@ class SleepBed:
         self._finish_nights()
         self._unsaved = True  # written by the next periodic update that is due
 
-    def _finish_nights(self) -> None:
-        """File the nights the tally closed: record, report, statistics, event, repairs."""
-        for record in self.tally.pop_finished():
-            self._file_night(record)
-
-    def _file_night(self, record: NightRecord) -> None:
-        journal = self.journal
-        if journal.log.open_since is not None:  # the night ended with someone in bed
-            journal.log.cut(self._stream_s(record.ended), self.detector.stream, record.ended)
-        journal.finish(record, self.sensor_id)
-        tally = self.tally
-        if tally.counting and tally.in_bed_since is not None:  # the next night began in bed
-            stream = self.detector.stream
-            if stream is not None:
-                journal.log.anchor(stream, self._wall_time(0.0))
-            journal.log.entered(self._stream_s(tally.in_bed_since), stream, tally.in_bed_since)
-        self._unsaved = True
-        self.hass.async_create_task(
-            async_add_night_statistics(
-                self.hass,
-                slugify(self.sensor_id),
-                self.entry.title,
-                record,
-                tally.window.start,
-            ),
-            eager_start=False,
-        )
-        async_update_night_issues(self.hass, self.entry, journal.history)
-        self._notice(
-            BedNotice.NIGHT_ENDED,
-            {
-                "night": record.night.isoformat(),
-                "twitches": record.twitch_count,
-                "twitches_per_hour": _round(record.twitches_per_hour),
-                "plm_index": _round(record.plm_index),
-                "time_in_bed": round(record.hours_in_bed, 2),
-            },
-        )
-
     def _fire(self, kind: BedEventType, attributes: dict[str, Any]) -> None:
         self.last_event = (kind, attributes)
         self.hass.bus.async_fire(
@@ -431,24 +389,6 @@ class SleepBed:
         )
         for listener in list(self._event_listeners):
             listener(kind, attributes)
-
-    def _stream_s(self, when: dt.datetime) -> float:
-        """Return the current stream's time (seconds) of wall-clock time ``when``."""
-        stream = self.detector.stream
-        if stream is None:
-            return 0.0
-        end_s = (stream.segment_start + stream.samples_seen) / stream.fs_hz
-        return end_s - (dt_util.utcnow() - when).total_seconds()
-
-    def _wall_time(self, stream_s: float) -> dt.datetime:
-        """Return the wall-clock time (UTC) of the current stream's time ``stream_s``."""
-        return dt_util.utcnow() - dt.timedelta(seconds=self._stream_s(dt_util.utcnow()) - stream_s)
-
-    def _notice(self, kind: BedNotice, data: dict[str, Any]) -> None:
-        """Fire a notice (night ended, caffeine or exercise logged) on the bus only."""
-        self.hass.bus.async_fire(
-            EVENT_BED, {ATTR_DEVICE_ID: self.device_id, ATTR_TYPE: kind.value, **data}
-        )
 
     def _notify(self) -> None:
         for update in list(self._listeners):
@@ -482,10 +422,6 @@ class SleepBed:
 
 def _as_bytes(payload: str | bytes | bytearray) -> bytes:
     return payload.encode() if isinstance(payload, str) else bytes(payload)
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 def _text(value: object) -> str | None:

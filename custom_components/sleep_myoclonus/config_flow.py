@@ -35,6 +35,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo, ReceivePayloadType
 
 from .const import (
+    CONF_CAFFEINE_CUTOFF,
     CONF_NIGHT_END,
     CONF_NIGHT_START,
     CONF_QUIET_END,
@@ -63,7 +64,13 @@ __all__ = [
 # retained status and meta messages arrive at once, raw frames every 0.5 s.
 DISCOVERY_TIMEOUT_S: Final = 5.0
 
-_TIME_KEYS: Final = (CONF_NIGHT_START, CONF_NIGHT_END, CONF_QUIET_START, CONF_QUIET_END)
+_TIME_KEYS: Final = (
+    CONF_NIGHT_START,
+    CONF_NIGHT_END,
+    CONF_QUIET_START,
+    CONF_QUIET_END,
+    CONF_CAFFEINE_CUTOFF,
+)
 
 
 def unique_id_of(topic_prefix: str, sensor_id: str) -> str:

@@ -21,6 +21,7 @@ CONF_NIGHT_START: Final = "night_start"
 CONF_NIGHT_END: Final = "night_end"
 CONF_QUIET_START: Final = "quiet_start"
 CONF_QUIET_END: Final = "quiet_end"
+CONF_CAFFEINE_CUTOFF: Final = "caffeine_cutoff"
 
 
 class RuleSet(StrEnum):
@@ -47,6 +48,9 @@ DEFAULT_OPTIONS: Final[dict[str, str]] = {
     CONF_NIGHT_END: "12:00:00",
     CONF_QUIET_START: "22:00:00",
     CONF_QUIET_END: "07:00:00",
+    # Caffeine at or after this local time counts as late (the lifestyle comparison, the
+    # caffeine_logged event's "late").
+    CONF_CAFFEINE_CUTOFF: "14:00:00",
 }
 
 

@@ -42,12 +42,25 @@ from homeassistant.helpers.event import async_call_later, async_track_state_chan
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
-from .const import ATTR_DEVICE_ID, ATTR_TYPE, DOMAIN, EVENT_BED, TWITCH_RATE_KEY, BedEventType
+from .const import (
+    ATTR_DEVICE_ID,
+    ATTR_TYPE,
+    DOMAIN,
+    EVENT_BED,
+    TWITCH_RATE_KEY,
+    BedEventType,
+    BedNotice,
+)
 from .entity import async_bed_entity
 from .sensor import UNIT_TWITCHES_PER_HOUR
 
 TWITCH_RATE_ABOVE: Final = "twitch_rate_above"
-TRIGGER_TYPES: Final[tuple[str, ...]] = (*(kind.value for kind in BedEventType), TWITCH_RATE_ABOVE)
+# detections and bed changes, the notices (night ended, caffeine or exercise logged), the rate
+BUS_TYPES: Final[tuple[str, ...]] = (
+    *(kind.value for kind in BedEventType),
+    *(kind.value for kind in BedNotice),
+)
+TRIGGER_TYPES: Final[tuple[str, ...]] = (*BUS_TYPES, TWITCH_RATE_ABOVE)
 
 # The twitch rate sensor's entity description key.
 
@@ -112,7 +125,7 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
     if not _is_bed(hass, device_id):
         return []
     base = {CONF_PLATFORM: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id}
-    triggers: list[dict[str, Any]] = [{**base, CONF_TYPE: kind.value} for kind in BedEventType]
+    triggers: list[dict[str, Any]] = [{**base, CONF_TYPE: kind} for kind in BUS_TYPES]
     rate = async_bed_entity(hass, device_id, "sensor", TWITCH_RATE_KEY)
     if rate is not None and not rate.disabled:
         triggers.append({**base, CONF_TYPE: TWITCH_RATE_ABOVE, CONF_ENTITY_ID: rate.id})

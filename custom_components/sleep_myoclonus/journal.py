@@ -9,6 +9,7 @@ holds the full reports of the last nights for ``export_night`` (written when a n
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
@@ -18,7 +19,13 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, STORE_VERSION
 from .detector.rate import RollingTwitchRate
 from .history import KEEP_NIGHTS, NightRecord, records_from_json
-from .lifestyle import LifestyleLog
+from .lifestyle import (
+    Comparison,
+    LifestyleLog,
+    bedtime_regularity,
+    caffeine_comparison,
+    exercise_comparison,
+)
 from .night import ClockWindow, NightTally
 from .nightlog import NightLog
 
@@ -53,6 +60,18 @@ class BedJournal:
         self.history: list[NightRecord] = []
         self.reports: dict[str, dict[str, Any]] = {}  # night (ISO date) -> report
         self.lifestyle = LifestyleLog()
+        self.revision = 0  # counts changes of history and lifestyle log (views are cached on it)
+        self._views: tuple[int, dt.time, LifestyleViews] | None = None
+
+    def changed(self) -> None:
+        """Note a change of the history or the lifestyle log."""
+        self.revision += 1
+
+    def views(self, cutoff: dt.time) -> LifestyleViews:
+        """Return the lifestyle read-outs (recomputed only after a change)."""
+        if self._views is None or self._views[:2] != (self.revision, cutoff):
+            self._views = (self.revision, cutoff, LifestyleViews.compute(self, cutoff))
+        return self._views[2]
 
     async def async_load(self) -> dt.datetime | None:
         """Restore everything saved; return when the bed was last running (None: never)."""
@@ -95,6 +114,7 @@ class BedJournal:
         for night in sorted(self.reports)[:-KEEP_REPORTS]:
             del self.reports[night]
         self.report_store.async_delay_save(lambda: self.reports, REPORT_SAVE_DELAY_S)
+        self.changed()
         return report
 
     def report(self, night: dt.date | None, bed: str) -> dict[str, Any] | None:
@@ -141,3 +161,23 @@ class BedJournal:
         """Delete both stores (the entry was removed)."""
         await self.store.async_remove()
         await self.report_store.async_remove()
+
+
+@dataclass(frozen=True, slots=True)
+class LifestyleViews:
+    """What the lifestyle sensors show, computed from the history and the lifestyle log."""
+
+    bedtime_spread_min: float | None
+    late_caffeine: Comparison
+    exercise: Comparison
+
+    @classmethod
+    def compute(cls, journal: BedJournal, cutoff: dt.time) -> LifestyleViews:
+        """Compute from a journal (bedtimes over the 7 nights up to the last finished one)."""
+        history = journal.history
+        spread = bedtime_regularity(history, history[-1].night) if history else None
+        return cls(
+            bedtime_spread_min=None if spread is None else round(spread, 1),
+            late_caffeine=caffeine_comparison(history, journal.lifestyle, cutoff),
+            exercise=exercise_comparison(history, journal.lifestyle),
+        )

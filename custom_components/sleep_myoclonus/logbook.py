@@ -28,6 +28,7 @@ from .const import (
     DOMAIN,
     EVENT_BED,
     BedEventType,
+    BedNotice,
 )
 from .entity import async_bed_entity
 
@@ -48,6 +49,20 @@ def _seconds(value: Any) -> str | None:
     if value >= 10:
         return f"{value:.0f} s"
     return f"{value:.1f} s" if value >= 0.1 else f"{value:.2f} s"
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else "?"
+
+
+def _night_ended(data: Mapping[str, Any]) -> str:
+    rate, plm = data.get("twitches_per_hour"), data.get("plm_index")
+    parts = [f"{data.get('twitches')} twitches"]
+    if isinstance(rate, (int, float)):
+        parts.append(f"{rate:g}/h")
+    if isinstance(plm, (int, float)):
+        parts.append(f"PLM index {plm:g}/h")
+    return f"night of {data.get('night')} ended: {', '.join(parts)}"
 
 
 def describe(data: Mapping[str, Any]) -> str:
@@ -81,6 +96,13 @@ def describe(data: Mapping[str, Any]) -> str:
         return "got into bed"
     if kind == BedEventType.GOT_OUT_OF_BED:
         return "got out of bed"
+    if kind == BedNotice.NIGHT_ENDED:
+        return _night_ended(data)
+    if kind == BedNotice.CAFFEINE_LOGGED:
+        late = " (late)" if data.get("late") is True else ""
+        return f"caffeine logged: {_number(data.get('mg'))} mg{late}"
+    if kind == BedNotice.EXERCISE_LOGGED:
+        return f"exercise logged: {_number(data.get('minutes'))} min, {data.get('intensity')}"
     return f"bed event {kind}"  # a type from a newer version, recorded before a downgrade
 
 

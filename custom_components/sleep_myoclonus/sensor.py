@@ -13,7 +13,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfMass, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -22,6 +22,8 @@ from homeassistant.util import dt as dt_util
 from .bed import SleepBed, SleepMyoclonusConfigEntry
 from .const import TWITCH_RATE_KEY, BedEventType
 from .entity import BedDescriptionMixin, SleepBedEntity
+from .journal import LifestyleViews
+from .settings import caffeine_cutoff
 
 PARALLEL_UPDATES = 0  # push updates only
 
@@ -60,6 +62,46 @@ def _time_in_bed_h(bed: SleepBed) -> float:
 
 def _errors_by_reason(bed: SleepBed) -> dict[str, Any]:
     return {reason.value: n for reason, n in bed.frame_errors.items()}
+
+
+def _last_night_rate(bed: SleepBed) -> float | None:
+    history = bed.journal.history
+    rate = history[-1].twitches_per_hour if history else None
+    return None if rate is None else round(rate, 1)
+
+
+def _last_night(bed: SleepBed) -> dict[str, Any]:
+    if not bed.journal.history:
+        return {}
+    record = bed.journal.history[-1]
+    plm = record.plm_index
+    return {
+        "night": record.night.isoformat(),
+        "twitches": record.twitch_count,
+        "plm_index": None if plm is None else round(plm, 1),
+        "hypnic_jerks": record.hypnic_jerk_count,
+        "limb_movements": record.limb_movement_count,
+        "gross_movements": record.gross_movement_count,
+        "time_in_bed": round(record.hours_in_bed, 2),
+    }
+
+
+def _views(bed: SleepBed) -> LifestyleViews:
+    return bed.journal.views(caffeine_cutoff(bed.options))
+
+
+def _last_caffeine(bed: SleepBed) -> dt.datetime | None:
+    intake = bed.journal.lifestyle.last_caffeine()
+    return intake.when if intake else None
+
+
+def _last_caffeine_mg(bed: SleepBed) -> dict[str, Any]:
+    intake = bed.journal.lifestyle.last_caffeine()
+    return {"mg": intake.mg} if intake else {}
+
+
+def _today(bed: SleepBed) -> dt.date:
+    return dt_util.now().date()
 
 
 SENSORS: tuple[BedSensorDescription, ...] = (
@@ -123,6 +165,75 @@ SENSORS: tuple[BedSensorDescription, ...] = (
         translation_key="last_twitch",
         device_class=SensorDeviceClass.TIMESTAMP,
         value=lambda bed: bed.tally.last_twitch,
+    ),
+    BedSensorDescription(
+        key="last_night_twitch_rate",
+        translation_key="last_night_twitch_rate",
+        native_unit_of_measurement=UNIT_TWITCHES_PER_HOUR,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value=_last_night_rate,
+        attributes=_last_night,
+        always_available=True,
+    ),
+    BedSensorDescription(
+        key="caffeine_today",
+        translation_key="caffeine_today",
+        native_unit_of_measurement=UnitOfMass.MILLIGRAMS,
+        device_class=SensorDeviceClass.WEIGHT,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value=lambda bed: bed.journal.lifestyle.caffeine_on(_today(bed)),
+        always_available=True,
+    ),
+    BedSensorDescription(
+        key="last_caffeine",
+        translation_key="last_caffeine",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value=_last_caffeine,
+        attributes=_last_caffeine_mg,
+        always_available=True,
+    ),
+    BedSensorDescription(
+        key="exercise_today",
+        translation_key="exercise_today",
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value=lambda bed: bed.journal.lifestyle.exercise_on(_today(bed)),
+        always_available=True,
+    ),
+    BedSensorDescription(
+        key="bedtime_regularity",
+        translation_key="bedtime_regularity",
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value=lambda bed: _views(bed).bedtime_spread_min,
+        always_available=True,
+    ),
+    BedSensorDescription(
+        key="late_caffeine_effect",
+        translation_key="late_caffeine_effect",
+        native_unit_of_measurement=UNIT_TWITCHES_PER_HOUR,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value=lambda bed: _views(bed).late_caffeine.as_attributes()["difference"],
+        attributes=lambda bed: {
+            **_views(bed).late_caffeine.as_attributes(),
+            "cutoff": caffeine_cutoff(bed.options).isoformat(),
+        },
+        always_available=True,
+    ),
+    BedSensorDescription(
+        key="exercise_effect",
+        translation_key="exercise_effect",
+        native_unit_of_measurement=UNIT_TWITCHES_PER_HOUR,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value=lambda bed: _views(bed).exercise.as_attributes()["difference"],
+        attributes=lambda bed: _views(bed).exercise.as_attributes(),
+        always_available=True,
     ),
     BedSensorDescription(
         key="signal_quality",

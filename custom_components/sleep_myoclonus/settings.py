@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Final
 
 from .const import (
+    CONF_CAFFEINE_CUTOFF,
     CONF_NIGHT_END,
     CONF_NIGHT_START,
     CONF_QUIET_END,
@@ -63,3 +65,8 @@ def quiet_hours(options: Mapping[str, Any]) -> ClockWindow | None:
     """Return the quiet hours of a bed's options; None when they are empty (never quiet)."""
     start, end = option(options, CONF_QUIET_START), option(options, CONF_QUIET_END)
     return None if start == end else ClockWindow.parse(start, end)
+
+
+def caffeine_cutoff(options: Mapping[str, Any]) -> dt.time:
+    """Return the local time from which caffeine counts as late."""
+    return dt.time.fromisoformat(option(options, CONF_CAFFEINE_CUTOFF))

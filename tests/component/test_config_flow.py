@@ -30,6 +30,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.sleep_myoclonus import config_flow
 from custom_components.sleep_myoclonus.const import (
+    CONF_CAFFEINE_CUTOFF,
     CONF_NIGHT_END,
     CONF_NIGHT_START,
     CONF_QUIET_END,
@@ -584,6 +585,7 @@ async def test_options_defaults_and_update(hass: HomeAssistant, bed_entry: MockC
         CONF_NIGHT_END: "10:30",  # the time selector may leave out the seconds
         CONF_QUIET_START: "23:15:00",
         CONF_QUIET_END: "06:45:00",
+        CONF_CAFFEINE_CUTOFF: "15:30:00",
     }
     result = await hass.config_entries.options.async_configure(result["flow_id"], new_options)
     assert result["type"] is FlowResultType.CREATE_ENTRY

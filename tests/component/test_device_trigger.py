@@ -29,7 +29,13 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.sleep_myoclonus import device_trigger
-from custom_components.sleep_myoclonus.const import DOMAIN, EVENT_BED, TWITCH_RATE_KEY, BedEventType
+from custom_components.sleep_myoclonus.const import (
+    DOMAIN,
+    EVENT_BED,
+    TWITCH_RATE_KEY,
+    BedEventType,
+    BedNotice,
+)
 from custom_components.sleep_myoclonus.device_trigger import (
     TRIGGER_SCHEMA,
     TRIGGER_TYPES,
@@ -42,7 +48,8 @@ from .virtual_night import night_messages
 
 pytestmark = pytest.mark.usefixtures("mqtt_mock")
 
-EVENT_TYPES = [kind.value for kind in BedEventType]
+# detections and bed changes, then the notices: every type that comes from the bus event
+EVENT_TYPES = [*(kind.value for kind in BedEventType), *(kind.value for kind in BedNotice)]
 
 # what the automations record of the trigger that ran them ("" where it does not apply)
 WHAT_FIRED = {
@@ -138,7 +145,7 @@ def names(calls: list[ServiceCall]) -> list[str]:
 async def test_every_type_is_listed_for_the_bed(
     hass: HomeAssistant, device: dr.DeviceEntry, rate_entry: er.RegistryEntry
 ) -> None:
-    assert len(TRIGGER_TYPES) == 8
+    assert len(TRIGGER_TYPES) == 11
     assert set(TRIGGER_TYPES) == {*EVENT_TYPES, TWITCH_RATE_ABOVE}
     listed = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
     ours = [t for t in listed if t["domain"] == DOMAIN]
