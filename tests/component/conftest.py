@@ -17,11 +17,15 @@ from syrupy.assertion import SnapshotAssertion
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(
-    enable_custom_integrations: None,
-) -> None:
-    """Let Home Assistant load custom_components/sleep_myoclonus in every test."""
-    return
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """Let Home Assistant load custom_components/sleep_myoclonus in every test.
+
+    A test with ``recorder_mock`` gets the recorder first: it must exist before Home Assistant
+    starts, and ``enable_custom_integrations`` would start Home Assistant.
+    """
+    if "recorder_mock" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("enable_custom_integrations")
 
 
 @pytest.fixture
