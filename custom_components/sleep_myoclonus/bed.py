@@ -236,7 +236,7 @@ class SleepBed(BedNights):
         )
         self._last_frame_at = now
         self.tally.frame(out.clipped)
-        self.no_data.frame(dt_util.now())
+        self.no_data.frame()
         if not self._available and self.status != "offline":
             self._set_available(True)
             self._notify()

@@ -58,7 +58,8 @@ async def async_get_config_entry_diagnostics(
     -------
     dict
         JSON-safe facts: the entry's data and options, and, while the entry is loaded, the
-        sensor's meta and status, tonight's tally, the protocol statistics, the detector's stream
+        sensor's meta and status, tonight's tally and log sizes, the last finished night, how
+        much lifestyle data is kept (counts only), the protocol statistics, the detector's stream
         and its non-default parameters, and the last event.
     """
     result: dict[str, Any] = {
@@ -82,6 +83,20 @@ async def async_get_config_entry_diagnostics(
             "quiet_hours": bed.quiet_hours,
         },
         "tonight": bed.tally.as_dict(),
+        "tonight_logged": {
+            "events": len(bed.journal.log.events),
+            "plm_series": len(bed.journal.log.plm_series),
+            "in_bed": len(bed.journal.log.in_bed),
+        },
+        "nights": {
+            "kept": len(bed.journal.history),
+            "last": bed.journal.history[-1].as_dict() if bed.journal.history else None,
+            "reports": sorted(bed.journal.reports),
+        },
+        "lifestyle_logged": {
+            "caffeine": len(bed.journal.lifestyle.caffeine),
+            "exercise": len(bed.journal.lifestyle.exercise),
+        },
         "twitch_rate": bed.twitch_rate(),
         "signal_quality": bed.signal_quality(),
         "protocol": _protocol(bed),

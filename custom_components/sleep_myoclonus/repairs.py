@@ -129,8 +129,8 @@ class NoDataWatch:
         self._raised = False
 
     @callback
-    def frame(self, now: dt.datetime) -> None:
-        """Note a frame at local time ``now``."""
+    def frame(self) -> None:
+        """Note a frame."""
         self._frames += 1
         if self._raised:
             self._raised = False
