@@ -154,8 +154,9 @@ class BedJournal:
         }
 
     async def async_save_now(self) -> None:
-        """Write the main store now (unload)."""
+        """Write both stores now (unload): a report filed a moment ago is not lost."""
         await self.store.async_save(self.stored())
+        await self.report_store.async_save(self.reports)
 
     async def async_remove(self) -> None:
         """Delete both stores (the entry was removed)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
@@ -89,6 +89,7 @@ def bus_events(hass: HomeAssistant) -> list[dict[str, Any]]:
     """Collect the data of every ``sleep_myoclonus_event`` fired from now on."""
     seen: list[dict[str, Any]] = []
 
+    @callback
     def record(event: Event[Any]) -> None:
         seen.append(dict(event.data))
 

@@ -351,11 +351,6 @@ async def test_a_new_run_exports_a_report_saved_by_the_last_one(
     assert files[2].read_bytes()[192:197] == b"EDF+C"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BedJournal.async_save_now writes the main store only: the reports store's 1 s "
-    "delayed save is still pending when the entry unloads, and the reloaded bed reads the old one",
-)
 async def test_a_report_survives_a_reload_right_after_the_night_ended(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
