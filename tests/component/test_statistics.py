@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.sleep_myoclonus.history import NightRecord
 from custom_components.sleep_myoclonus.statistics import (
@@ -26,21 +27,14 @@ from custom_components.sleep_myoclonus.statistics import (
     night_row_start,
     statistic_ids,
 )
+from scripts.dashboard_screenshot import import_night
+from scripts.ha_api import HaApiError
 
 SLUG = "bedroom"
 BED = "Bedroom"
 WINDOW_START = dt.time(18, 30)  # rows start at 18:00
 METRIC_KEYS = [m.key for m in METRICS]
 Period = Literal["5minute", "day", "hour", "week", "month"]
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
-    """Start the recorder before Home Assistant, where a test has one (overrides the conftest's
-    fixture, which would start Home Assistant first)."""
-    if "recorder_mock" in request.fixturenames:
-        request.getfixturevalue("recorder_mock")
-    request.getfixturevalue("enable_custom_integrations")
 
 
 def _night(
@@ -218,6 +212,32 @@ async def test_a_night_without_time_in_bed_has_no_rates(
     for key in ("twitches", "hypnic_jerks", "limb_movements", "gross_movements", "time_in_bed"):
         assert [row["start"] for row in rows[key]] == [_local(n, 18) for n in NIGHTS[:2]], key
         assert rows[key][1]["mean"] == 0
+
+
+async def test_the_screenshot_script_imports_what_the_integration_writes(
+    recorder_mock: Recorder, hass: HomeAssistant, hass_ws_client: WebSocketGenerator
+) -> None:
+    """scripts/dashboard_screenshot.py imports past nights over the WebSocket API: the same
+    rows and metadata as the integration's own path."""
+    client = await hass_ws_client(hass)
+
+    async def call(command: str, **data: Any) -> Any:
+        await client.send_json_auto_id({"type": command, **data})
+        answer = await client.receive_json()
+        if not answer["success"]:
+            raise HaApiError(f"WebSocket command failed: {answer['error']}")
+        return answer["result"]
+
+    record = _night(NIGHTS[0], twitches=30, hours=7.5, plm=45)
+    await import_night(call, record, WINDOW_START)
+    await async_wait_recording_done(hass)
+    imported, imported_meta = await _rows(hass, "hour"), await _metadata(hass)
+    assert sorted(imported) == sorted(METRIC_KEYS)
+    assert [row["mean"] for row in imported["twitches_per_hour"]] == [4.0]
+
+    await _write(hass, record)
+    assert await _rows(hass, "hour") == imported
+    assert await _metadata(hass) == imported_meta
 
 
 async def test_a_slug_that_makes_no_statistic_id_writes_nothing(
