@@ -1,10 +1,11 @@
 """Screenshots of the shipped dashboard in a real Home Assistant: docs/dashboard.png (History view)
 and docs/dashboard_tonight.png (Tonight view).
 
-Run by hand through ``./scripts/dashboard_screenshot.sh`` (about 4.5 minutes). The demo's machinery
+Run by hand through ``./scripts/dashboard_screenshot.sh`` (220 s here). The demo's machinery
 (:mod:`scripts.ha_instance`) starts Mosquitto and ``hass`` (recorder on) with Sleep Myoclonus
 unpacked from the release zip, creates the owner, adds MQTT and accepts the bed ``bedroom`` that
-the virtual sensor announces, with its night window opened an hour ago.
+the virtual sensor announces, with its night window opened an hour ago. Every run draws the same
+figures (fixed seeds), on the dates before the day it runs.
 
 Where the bars come from:
 
