@@ -72,6 +72,26 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
         ({"type": "plm_series_started"}, "periodic limb movement series started"),
         ({"type": "got_into_bed"}, "got into bed"),
         ({"type": "got_out_of_bed"}, "got out of bed"),
+        (
+            {
+                "type": "night_ended",
+                "night": "2026-11-26",
+                "twitches": 48,
+                "twitches_per_hour": 6.1,
+                "plm_index": 17.5,
+            },
+            "night of 2026-11-26 ended: 48 twitches, 6.1/h, PLM index 17.5/h",
+        ),
+        (
+            {"type": "night_ended", "night": "2026-11-26", "twitches": 0},
+            "night of 2026-11-26 ended: 0 twitches",
+        ),
+        ({"type": "caffeine_logged", "mg": 95.0, "late": True}, "caffeine logged: 95 mg (late)"),
+        ({"type": "caffeine_logged", "mg": 62.5, "late": False}, "caffeine logged: 62.5 mg"),
+        (
+            {"type": "exercise_logged", "minutes": 30.0, "intensity": "vigorous"},
+            "exercise logged: 30 min, vigorous",
+        ),
         ({"type": "sneeze"}, "bed event sneeze"),
     ],
 )

@@ -152,3 +152,134 @@ def test_quiet_hours_are_a_clock_window_and_empty_ones_are_never_quiet() -> None
     assert not quiet.contains(at(27, 7))
     assert not quiet.contains(at(27, 15))
     assert quiet_hours({**DEFAULT_OPTIONS, "quiet_start": "07:00:00"}) is None
+
+
+# -- the end of a night, and the overrides -----------------------------------------------------
+
+
+def test_a_night_ends_when_its_window_has_closed_with_nobody_in_bed() -> None:
+    tally = NightTally(WINDOW)
+    tally.got_into_bed(at(26, 23))
+    tally.movement(BedEventType.TWITCH, at(27, 1))
+    for _ in range(3):
+        tally.frame(clipped=False)
+    tally.frame(clipped=True)
+    tally.got_out_of_bed(at(27, 7))
+    assert not tally.tick(at(27, 11, 59))  # the window is still open: a return to bed continues
+    assert tally.pop_finished() == []
+    assert tally.tick(at(27, 12))
+    [record] = tally.pop_finished()
+    assert record.night == dt.date(2026, 11, 26)
+    assert record.first_in_bed == at(26, 23)
+    assert record.ended == at(27, 12)
+    assert record.twitch_count == 1
+    assert record.time_in_bed_s == 8 * 3600
+    assert (record.frames, record.clipped_frames) == (4, 1)
+    assert not tally.running
+    assert not tally.tick(at(27, 13))  # ended once
+    assert tally.pop_finished() == []
+    # last night's counts still show until the next night starts
+    assert tally.counts[BedEventType.TWITCH] == 1
+
+
+def test_in_bed_at_the_end_of_the_window_the_night_ends_on_getting_up() -> None:
+    tally = NightTally(WINDOW)
+    tally.got_into_bed(at(26, 23))
+    assert not tally.tick(at(27, 12, 30))
+    tally.got_out_of_bed(at(27, 13))
+    assert tally.tick(at(27, 13))
+    [record] = tally.pop_finished()
+    assert record.time_in_bed_s == 14 * 3600
+
+
+def test_the_next_night_ends_the_previous_one_if_its_end_was_missed() -> None:
+    """Home Assistant was away when the window closed: the next bed entry files the night."""
+    tally = NightTally(WINDOW)
+    tally.got_into_bed(at(26, 23))
+    tally.got_out_of_bed(at(27, 7))
+    assert tally.got_into_bed(at(27, 22))
+    [record] = tally.pop_finished()
+    assert record.night == dt.date(2026, 11, 26)
+    assert record.time_in_bed_s == 8 * 3600
+    assert tally.night == dt.date(2026, 11, 27)
+    assert tally.first_in_bed == at(27, 22)
+
+
+def test_in_bed_as_the_next_window_opens_files_the_night_up_to_then() -> None:
+    tally = NightTally(WINDOW)
+    tally.got_into_bed(at(26, 23))
+    assert tally.tick(at(27, 18))  # never got up (or the exit was missed)
+    [record] = tally.pop_finished()
+    assert record.time_in_bed_s == 19 * 3600
+    assert tally.night == dt.date(2026, 11, 27)
+    assert tally.counting
+    assert tally.first_in_bed == at(27, 18)
+
+
+def test_end_night_while_in_bed_stops_counting_until_the_next_night() -> None:
+    tally = NightTally(WINDOW)
+    tally.got_into_bed(at(26, 23))
+    record = tally.close(at(27, 5))
+    assert record is not None
+    assert record.time_in_bed_s == 6 * 3600
+    assert tally.pop_finished() == [record]
+    assert tally.close(at(27, 6)) is None  # nothing runs
+    assert not tally.movement(BedEventType.TWITCH, at(27, 6))
+    assert tally.time_in_bed_s(at(27, 8)) == 6 * 3600
+    tally.got_out_of_bed(at(27, 8))
+    tally.got_into_bed(at(27, 9))  # back to bed in the same window: the ended night stays ended
+    assert not tally.counting
+    assert tally.got_into_bed(at(27, 23)) is False  # still in bed since 09:00
+    tally.got_out_of_bed(at(27, 23, 30))
+    assert tally.got_into_bed(at(27, 23, 45))  # the next night
+    assert tally.counting
+
+
+def test_start_night_outside_the_window_counts_until_end_night() -> None:
+    tally = NightTally(WINDOW)
+    tally.got_into_bed(at(26, 23))
+    tally.movement(BedEventType.TWITCH, at(27, 1))
+    tally.got_out_of_bed(at(27, 7))
+    tally.start(at(27, 14))  # a night shift's sleep: the running night ends first
+    [previous] = tally.pop_finished()
+    assert previous.night == dt.date(2026, 11, 26)
+    assert tally.night == dt.date(2026, 11, 27)  # named after today outside the window
+    assert tally.forced
+    assert tally.counts[BedEventType.TWITCH] == 0
+    tally.got_into_bed(at(27, 14, 30))
+    assert tally.counting
+    assert tally.movement(BedEventType.TWITCH, at(27, 15))
+    tally.got_out_of_bed(at(27, 16, 30))
+    assert not tally.tick(at(27, 17))  # not ended by the clock
+    record = tally.close(at(27, 17))
+    assert record is not None
+    assert record.twitch_count == 1
+    assert record.time_in_bed_s == 2 * 3600
+    assert record.first_in_bed == at(27, 14, 30)
+
+
+def test_start_night_while_in_bed_counts_from_now() -> None:
+    tally = NightTally(WINDOW)
+    tally.got_into_bed(at(27, 13))  # a nap: not counted
+    tally.start(at(27, 14))
+    assert tally.counting
+    assert tally.first_in_bed == at(27, 14)
+    assert tally.pop_finished() == []  # no night was running
+    tally.got_out_of_bed(at(27, 15))
+    assert tally.time_in_bed_s(at(27, 16)) == 3600
+
+
+def test_an_ended_or_started_night_survives_a_json_round_trip() -> None:
+    tally = NightTally(WINDOW)
+    tally.start(at(27, 14))
+    tally.got_into_bed(at(27, 14, 30))
+    tally.frame(clipped=True)
+    restored = NightTally.from_dict(WINDOW, json.loads(json.dumps(tally.as_dict())))
+    assert restored.forced
+    assert restored.first_in_bed == at(27, 14, 30)
+    assert (restored.frames, restored.clipped_frames) == (1, 1)
+    restored.close(at(27, 16))
+    again = NightTally.from_dict(WINDOW, json.loads(json.dumps(restored.as_dict())))
+    assert again.ended
+    assert not again.running
+    assert again.close(at(27, 17)) is None
