@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -42,6 +43,38 @@ class NightSummary:
     gross_movement_count: int
     time_in_bed_s: float
 
+    @classmethod
+    def from_counts(
+        cls, counts: Mapping[EventType, int], plm_movements: int, time_in_bed_s: float
+    ) -> NightSummary:
+        """Build from movement counts by type, movements in PLM series and time in bed.
+
+        Parameters
+        ----------
+        counts : Mapping of EventType to int
+            Movements by type (missing types count 0).
+        plm_movements : int
+            Limb movements that belong to a PLM series.
+        time_in_bed_s : float
+            Total time in bed.
+
+        Returns
+        -------
+        NightSummary
+            Rates are per hour in bed; 0 when there was no time in bed.
+        """
+        hours = time_in_bed_s / 3600.0
+        twitches = counts.get(EventType.TWITCH, 0)
+        return cls(
+            twitch_count=twitches,
+            twitches_per_hour=twitches / hours if hours > 0 else 0.0,
+            plm_index=plm_movements / hours if hours > 0 else 0.0,
+            hypnic_jerk_count=counts.get(EventType.HYPNIC_JERK, 0),
+            limb_movement_count=counts.get(EventType.LIMB_MOVEMENT, 0),
+            gross_movement_count=counts.get(EventType.GROSS_MOVEMENT, 0),
+            time_in_bed_s=time_in_bed_s,
+        )
+
     def as_json(self) -> dict[str, Any]:
         """Return the JSON form, rates rounded to 0.01."""
         data = asdict(self)
@@ -69,18 +102,6 @@ def summarize(
     NightSummary
         Rates are per hour in bed; 0 when there was no time in bed.
     """
-    counts = dict.fromkeys(EventType, 0)
-    for event in events:
-        counts[event.type] += 1
+    counts = Counter(event.type for event in events)
     time_in_bed = float(sum(interval.duration_s for interval in in_bed))
-    hours = time_in_bed / 3600.0
-    in_series = sum(s.count for s in series)
-    return NightSummary(
-        twitch_count=counts[EventType.TWITCH],
-        twitches_per_hour=counts[EventType.TWITCH] / hours if hours > 0 else 0.0,
-        plm_index=in_series / hours if hours > 0 else 0.0,
-        hypnic_jerk_count=counts[EventType.HYPNIC_JERK],
-        limb_movement_count=counts[EventType.LIMB_MOVEMENT],
-        gross_movement_count=counts[EventType.GROSS_MOVEMENT],
-        time_in_bed_s=time_in_bed,
-    )
+    return NightSummary.from_counts(counts, sum(s.count for s in series), time_in_bed)

@@ -40,7 +40,6 @@ import dataclasses
 import datetime as dt
 import json
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -66,6 +65,7 @@ from hardware.mqtt import LocalBroker, start_local_broker
 from hardware.virtual_sensor.publish import Publisher, VirtualBed
 from hardware.virtual_sensor.scenarios import PRESETS
 from hardware.virtual_sensor.synth import generate
+from scripts.chromium import launch_chromium
 from scripts.demo import _args, _night, _night_window, announce_sensor
 from scripts.ha_api import HaApiError
 from scripts.ha_instance import Bed, HaInstance
@@ -83,16 +83,6 @@ PAST_NIGHTS: Final = 14
 # sleeper in bed after 25 s, then hypnic jerks, a limb movement and a twitch within 3.5 min
 LIVE_SEED: Final = 5
 LIVE_S: Final = 210.0  # played before the Tonight view is captured and the night ended
-CHROMIUM: Final = Path("/usr/bin/chromium")
-CHROMIUM_ARGS: Final = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 VIEWPORT: Final[ViewportSize] = {"width": 1280, "height": 1000}
 TONIGHT_STATES: Final = ("in_bed", "twitches_tonight", "hypnic_jerks_tonight")
 TONIGHT_STATES_MORE: Final = ("limb_movements_tonight", "time_in_bed_tonight", "twitch_rate")
@@ -313,17 +303,7 @@ async def _browse(
     base = f"{ha.url}/{DASHBOARD_URL}"
     with tempfile.TemporaryDirectory(prefix="sleep-myoclonus-chromium-") as home:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch_persistent_context(
-                Path(home) / "profile",
-                executable_path=CHROMIUM,
-                args=list(CHROMIUM_ARGS),
-                # Chromium's crash reports and caches stay out of the user's home
-                env={**os.environ, "XDG_CONFIG_HOME": home, "XDG_CACHE_HOME": home},
-                headless=True,
-                viewport=VIEWPORT,
-                locale="en-US",
-                timezone_id=tz.key,
-            )
+            browser = await launch_chromium(playwright, Path(home), VIEWPORT, timezone_id=tz.key)
             try:
                 await browser.add_init_script(_login_script(ha))
                 page = browser.pages[0] if browser.pages else await browser.new_page()

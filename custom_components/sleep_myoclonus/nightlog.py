@@ -12,6 +12,7 @@ command line's keys (``events``, ``plm_series``, ``in_bed``, ``summary``).
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,20 +77,11 @@ class NightLog:
     def report(self, bed: str, night: dt.date) -> dict[str, Any]:
         """Return the night report (the command line's JSON plus ``bed``, ``night``, ``start``)."""
         in_bed = self.in_bed
-        counts = dict.fromkeys(EventType, 0)
-        for event in self.events:
-            counts[EventType(event["type"])] += 1
-        time_in_bed = float(sum(end - onset for onset, end in in_bed))
-        hours = time_in_bed / 3600.0
-        in_series = sum(count for _, _, count in self.plm_series)
-        summary = NightSummary(
-            twitch_count=counts[EventType.TWITCH],
-            twitches_per_hour=counts[EventType.TWITCH] / hours if hours > 0 else 0.0,
-            plm_index=in_series / hours if hours > 0 else 0.0,
-            hypnic_jerk_count=counts[EventType.HYPNIC_JERK],
-            limb_movement_count=counts[EventType.LIMB_MOVEMENT],
-            gross_movement_count=counts[EventType.GROSS_MOVEMENT],
-            time_in_bed_s=time_in_bed,
+        counts = Counter(EventType(event["type"]) for event in self.events)
+        summary = NightSummary.from_counts(
+            counts,
+            sum(count for _, _, count in self.plm_series),
+            float(sum(end - onset for onset, end in in_bed)),
         )
         return {
             "bed": bed,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import voluptuous as vol
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.translation import async_get_translations
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -19,7 +19,6 @@ from custom_components.sleep_myoclonus.const import (
     CONF_CAFFEINE_CUTOFF,
     DEFAULT_OPTIONS,
     DOMAIN,
-    EVENT_BED,
     BedEventType,
 )
 
@@ -27,6 +26,7 @@ from .bed_player import (
     EVENING,
     advance,
     bed_entry,
+    bus_events,
     play,
     setup_bed,
     state,
@@ -64,22 +64,6 @@ async def refused(hass: HomeAssistant, action: str, key: str, **data: Any) -> di
     return placeholders
 
 
-def notices(hass: HomeAssistant) -> list[dict[str, Any]]:
-    """Collect every ``sleep_myoclonus_event`` from now on, in the order fired.
-
-    A callback listener runs on the event loop as the event fires (a plain function would be
-    run in the executor, in no particular order and possibly after the assertions).
-    """
-    seen: list[dict[str, Any]] = []
-
-    @callback
-    def record(event: Event[Any]) -> None:
-        seen.append(dict(event.data))
-
-    hass.bus.async_listen(EVENT_BED, record)
-    return seen
-
-
 def logged(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The bus events of one type, without the device id and type."""
     return [
@@ -95,7 +79,7 @@ async def test_log_caffeine_updates_the_sensors_and_announces_late_intakes(
     freezer.move_to(LOCAL_16H)
     entry = bed_entry(entry_data)
     await setup_bed(hass, entry)
-    events = notices(hass)
+    events = bus_events(hass)
     assert state(hass, "sensor.bedroom_caffeine_today") == "0.0"
     assert state(hass, "sensor.bedroom_last_caffeine") == "unknown"
     eid = entry.entry_id
@@ -125,7 +109,7 @@ async def test_the_caffeine_cutoff_option_decides_what_is_late(
     freezer.move_to(EVENING)
     entry = bed_entry(entry_data, {**DEFAULT_OPTIONS, CONF_CAFFEINE_CUTOFF: "20:00:00"})
     await setup_bed(hass, entry)
-    events = notices(hass)
+    events = bus_events(hass)
     for clock in ("14:00", "19:59", "20:00", "21:30"):
         await call(
             hass,
@@ -165,7 +149,7 @@ async def test_log_exercise_adds_up_today_with_moderate_by_default(
     freezer.move_to(LOCAL_16H)
     entry = bed_entry(entry_data)
     await setup_bed(hass, entry)
-    events = notices(hass)
+    events = bus_events(hass)
     eid = entry.entry_id
     await call(hass, "log_exercise", config_entry_id=eid, minutes=30)
     await call(
@@ -259,7 +243,7 @@ async def test_start_night_outside_the_window_ends_the_last_one_and_starts_afres
         "2026-11-27T22:55:00+00:00",
     )
     await setup_bed(hass, entry)
-    events = notices(hass)
+    events = bus_events(hass)
     eid = entry.entry_id
     await call(hass, "start_night", config_entry_id=eid)
     tally = entry.runtime_data.tally
@@ -306,7 +290,7 @@ async def test_a_night_ended_by_hand_is_filed_and_exported_inside_the_config_dir
     freezer.move_to(EVENING)
     entry = bed_entry(entry_data)
     await setup_bed(hass, entry)
-    events = notices(hass)
+    events = bus_events(hass)
     await play(hass, freezer, night_messages())
     eid = entry.entry_id
     tonight = {

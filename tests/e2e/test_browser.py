@@ -28,20 +28,11 @@ from playwright.async_api import Page, ViewportSize, async_playwright, expect
 from detector.topics import DEFAULT_PREFIX
 from hardware.mqtt import LocalBroker, start_local_broker
 from hardware.virtual_sensor.publish import Publisher, VirtualBed
+from scripts.chromium import CHROMIUM, launch_chromium
 from scripts.demo import EVENT_TYPE, MAIN_ENTITIES, _args, _night, _night_window, announce_sensor
 from scripts.ha_instance import DEMO_USER, Bed, HaInstance
 from scripts.release import DOMAIN, build
 
-CHROMIUM: Final = Path("/usr/bin/chromium")  # Debian's package; scripts/setup.sh installs it
-CHROMIUM_ARGS: Final = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 SCREENSHOTS_ENV: Final = "SLEEP_MYOCLONUS_SCREENSHOTS"
 VIEWPORT: Final[ViewportSize] = {"width": 1280, "height": 900}
 UI_TIMEOUT_MS: Final = 20_000
@@ -144,16 +135,7 @@ async def _browse(
     """
     errors: list[str] = []
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch_persistent_context(
-            home / "profile",  # a fresh one
-            executable_path=CHROMIUM,
-            args=list(CHROMIUM_ARGS),
-            # Chromium's crash reports and caches stay out of the user's home
-            env={**os.environ, "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(home)},
-            headless=True,
-            viewport=VIEWPORT,
-            locale="en-US",
-        )
+        browser = await launch_chromium(playwright, home, VIEWPORT)
         try:
             browser.set_default_timeout(UI_TIMEOUT_MS)
             expect.set_options(timeout=UI_TIMEOUT_MS)
