@@ -30,15 +30,12 @@ from .const import (
     ATTR_AMPLITUDE,
     ATTR_CHANNEL,
     ATTR_CLIPPED,
-    ATTR_DEVICE_ID,
     ATTR_DURATION,
     ATTR_EVENT_ID,
     ATTR_MOVEMENTS,
-    ATTR_TYPE,
     CONF_SENSOR_ID,
     CONF_TOPIC_PREFIX,
     DOMAIN,
-    EVENT_BED,
     QUALITY_WINDOW_S,
     RESTLESS_HOLD_S,
     SILENCE_TIMEOUT,
@@ -90,6 +87,7 @@ class SleepBed(BedNights):
         self.status: str | None = None  # the sensor's own online/offline (retained, last will)
         self.in_bed: bool | None = None  # None until the detector has decided
         self.last_event: tuple[BedEventType, dict[str, Any]] | None = None
+        self.event_entity_id: str | None = None  # set by the event entity while it exists
         self.internal_errors = 0
         self._last_frame_at: float | None = None  # monotonic
         self._restless_until = 0.0  # monotonic
@@ -384,9 +382,7 @@ class SleepBed(BedNights):
 
     def _fire(self, kind: BedEventType, attributes: dict[str, Any]) -> None:
         self.last_event = (kind, attributes)
-        self.hass.bus.async_fire(
-            EVENT_BED, {ATTR_DEVICE_ID: self.device_id, ATTR_TYPE: kind.value, **attributes}
-        )
+        self._announce(kind.value, attributes)
         for listener in list(self._event_listeners):
             listener(kind, attributes)
 

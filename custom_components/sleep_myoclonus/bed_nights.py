@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
@@ -34,6 +35,7 @@ class BedNights:
     detector: BedDetector
     sensor_id: str
     device_id: str | None
+    event_entity_id: str | None
     options: dict[str, Any]
     _unsaved: bool
 
@@ -86,7 +88,7 @@ class BedNights:
     def _lifestyle_logged(self, kind: BedNotice, data: dict[str, Any]) -> None:
         self.journal.lifestyle.prune(dt_util.now())
         self.journal.changed()
-        self._notice(kind, data)
+        self._announce(kind.value, data)
         self._save()
         self._notify()
 
@@ -116,8 +118,8 @@ class BedNights:
             eager_start=False,
         )
         async_update_night_issues(self.hass, self.entry, journal.history)
-        self._notice(
-            BedNotice.NIGHT_ENDED,
+        self._announce(
+            BedNotice.NIGHT_ENDED.value,
             {
                 "night": record.night.isoformat(),
                 "twitches": record.twitch_count,
@@ -139,11 +141,16 @@ class BedNights:
         """Return the wall-clock time (UTC) of the current stream's time ``stream_s``."""
         return dt_util.utcnow() - dt.timedelta(seconds=self._stream_s(dt_util.utcnow()) - stream_s)
 
-    def _notice(self, kind: BedNotice, data: dict[str, Any]) -> None:
-        """Fire a notice (night ended, caffeine or exercise logged) on the bus only."""
-        self.hass.bus.async_fire(
-            EVENT_BED, {ATTR_DEVICE_ID: self.device_id, ATTR_TYPE: kind.value, **data}
-        )
+    def _announce(self, kind: str, data: dict[str, Any]) -> None:
+        """Fire the bus event of a detection, a bed change or a notice.
+
+        It names the bed's device (device triggers) and its event entity (so that entity's
+        logbook shows the detailed line).
+        """
+        names = {ATTR_DEVICE_ID: self.device_id, ATTR_TYPE: kind}
+        if self.event_entity_id is not None:
+            names[ATTR_ENTITY_ID] = self.event_entity_id
+        self.hass.bus.async_fire(EVENT_BED, {**names, **data})
 
     def _began_in_bed(self) -> None:
         """Open an in-bed interval in tonight's log when the night began with someone in bed."""

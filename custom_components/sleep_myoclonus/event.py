@@ -40,6 +40,13 @@ class BedEvent(SleepBedEntity, EventEntity):
         """Listen to the bed's events."""
         await super().async_added_to_hass()
         self.async_on_remove(self.bed.async_add_event_listener(self._on_event))
+        # the bus event names this entity, so the entity's logbook shows what happened
+        self.bed.event_entity_id = self.entity_id
+        self.async_on_remove(self._forget)
+
+    @callback
+    def _forget(self) -> None:
+        self.bed.event_entity_id = None
 
     @callback
     def _on_event(self, kind: BedEventType, attributes: dict[str, Any]) -> None:

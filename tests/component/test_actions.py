@@ -65,9 +65,9 @@ async def refused(hass: HomeAssistant, action: str, key: str, **data: Any) -> di
 
 
 def logged(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    """The bus events of one type, without the device id and type."""
+    """The bus events of one type, without the device id, entity id and type."""
     return [
-        {k: v for k, v in e.items() if k not in ("device_id", "type")}
+        {k: v for k, v in e.items() if k not in ("device_id", "entity_id", "type")}
         for e in events
         if e["type"] == kind
     ]

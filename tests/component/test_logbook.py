@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient, WebSo
 from custom_components.sleep_myoclonus.const import DOMAIN, EVENT_BED
 from custom_components.sleep_myoclonus.logbook import describe
 
-from .bed_player import bed_entry, play, setup_bed
+from .bed_player import bed_entry, bus_events, play, setup_bed
 from .virtual_night import night_messages
 
 Describer = Callable[[Event], dict[str, Any]]
@@ -164,8 +164,7 @@ async def test_a_night_in_the_logbook(
     await setup_bed(hass, entry)
     await setup_logbook(hass)
     (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
-    fired: list[dict[str, Any]] = []
-    hass.bus.async_listen(EVENT_BED, lambda event: fired.append(dict(event.data)))
+    fired = bus_events(hass)
     await play(hass, freezer, night_messages()[:700])
     await async_wait_recording_done(hass)
     client = await hass_ws_client(hass)
@@ -186,3 +185,17 @@ async def test_a_night_in_the_logbook(
     assert ours[0]["message"] == "got into bed"
     assert {e["name"] for e in ours} == {"Bedroom"}
     assert {e["entity_id"] for e in ours} == {"event.bedroom_movement"}
+    # the event entity's own logbook (e.g. a logbook card for it) has the same lines: the bus
+    # event names the entity
+    await client.send_json_auto_id(
+        {
+            "type": "logbook/get_events",
+            "start_time": start.isoformat(),
+            "end_time": dt_util.utcnow().isoformat(),
+            "entity_ids": ["event.bedroom_movement"],
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"]
+    for_entity = [e["message"] for e in response["result"] if e.get("domain") == DOMAIN]
+    assert sorted(for_entity) == sorted(describe(data) for data in fired)

@@ -227,7 +227,7 @@ async def test_a_night_over_a_real_broker(
         assert last is not None
         assert last.attributes["event_type"] == fired[-1]["type"]
         for key, value in fired[-1].items():
-            if key not in ("type", "device_id"):
+            if key not in ("type", "device_id", "entity_id"):
                 assert last.attributes[key] == value, key
         assert dt_util.parse_datetime(last.state) is not None
 
