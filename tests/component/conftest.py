@@ -8,12 +8,15 @@ from typing import Any
 from unittest.mock import Mock, PropertyMock, patch
 
 import pytest
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.syrupy import (
     HomeAssistantSnapshotExtension,
     HomeAssistantSnapshotSerializer,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient, MqttMockPahoClient
 from syrupy.assertion import SnapshotAssertion
+
+from .blueprint_helpers import stop_automations
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +29,13 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
     if "recorder_mock" in request.fixturenames:
         request.getfixturevalue("recorder_mock")
     request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture
+async def detach_automations(hass: HomeAssistant) -> AsyncGenerator[None]:
+    """Turn every automation off when the test ends (detaches their triggers and timers)."""
+    yield
+    await stop_automations(hass)
 
 
 @pytest.fixture

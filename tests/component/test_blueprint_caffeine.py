@@ -4,7 +4,6 @@ notify, persistent notifications and logbook."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +27,14 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.sleep_myoclonus.const import DOMAIN
 
 from .bed_player import play, state
-from .blueprint_helpers import setup_blueprint_automation, start_bed, stop_automations
+from .blueprint_helpers import setup_blueprint_automation, start_bed
 from .virtual_night import night_messages
 
 # the logbook needs the recorder (started before Home Assistant by the conftest)
-pytestmark = pytest.mark.usefixtures("recorder_mock", "mqtt_mock")
+pytestmark = pytest.mark.usefixtures("recorder_mock", "mqtt_mock", "detach_automations")
 
 LAST_NIGHT = "sensor.bedroom_last_night_twitch_rate"
 NEXT_DAY = dt.datetime(2026, 11, 27, tzinfo=dt.UTC) + dt.timedelta(hours=8)  # 00:00 local
-
-
-@pytest.fixture(autouse=True)
-async def detach_automations(hass: HomeAssistant) -> AsyncGenerator[None]:
-    """Detach the automations' triggers when the test ends."""
-    yield
-    await stop_automations(hass)
 
 
 @pytest.fixture

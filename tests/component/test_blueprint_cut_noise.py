@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,10 @@ from .blueprint_helpers import (
     setup_platforms,
     short_stay_messages,
     start_bed,
-    stop_automations,
 )
 from .virtual_night import night_messages
 
-pytestmark = pytest.mark.usefixtures("mqtt_mock")
+pytestmark = pytest.mark.usefixtures("mqtt_mock", "detach_automations")
 
 FIRST_PLM_S = 202  # the plmd night's first PLM series (22:03:22); in bed from 22:00:21
 MORNING = EVENING + dt.timedelta(hours=8, minutes=30)  # 06:30 local
@@ -40,13 +38,6 @@ MORNING = EVENING + dt.timedelta(hours=8, minutes=30)  # 06:30 local
 def until(seconds: float) -> int:
     """Index of the first message of the plmd night at or after ``seconds``."""
     return next(i for i, m in enumerate(night_messages()) if m.time_s >= seconds)
-
-
-@pytest.fixture(autouse=True)
-async def detach_automations(hass: HomeAssistant) -> AsyncGenerator[None]:
-    """Detach the automations' triggers when the test ends."""
-    yield
-    await stop_automations(hass)
 
 
 @pytest.fixture

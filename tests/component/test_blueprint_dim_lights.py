@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,10 @@ from .blueprint_helpers import (
     setup_platforms,
     short_stay_messages,
     start_bed,
-    stop_automations,
 )
 from .virtual_night import night_messages
 
-pytestmark = pytest.mark.usefixtures("mqtt_mock")
+pytestmark = pytest.mark.usefixtures("mqtt_mock", "detach_automations")
 
 # plmd night from EVENING (22:00 local, inside the default quiet hours 22:00-07:00): into bed
 # at 22:00:21, limb movements from 22:01:37, first PLM series 22:03:22, first twitch 22:08:08,
@@ -46,13 +44,6 @@ TARGET = 13  # 5 % of 255
 def until(seconds: float) -> int:
     """Index of the first message of the plmd night at or after ``seconds``."""
     return next(i for i, m in enumerate(night_messages()) if m.time_s >= seconds)
-
-
-@pytest.fixture(autouse=True)
-async def detach_automations(hass: HomeAssistant) -> AsyncGenerator[None]:
-    """Detach the automations' triggers when the test ends."""
-    yield
-    await stop_automations(hass)
 
 
 @pytest.fixture

@@ -29,18 +29,6 @@ from .virtual_night import night_messages
 Describer = Callable[[Event], dict[str, Any]]
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
-    """Start the recorder before Home Assistant, as it must be, in the tests that use one.
-
-    Overrides the conftest's autouse fixture, whose ``enable_custom_integrations`` would start
-    Home Assistant first.
-    """
-    if "hass" in request.fixturenames:
-        request.getfixturevalue("recorder_mock")
-        request.getfixturevalue("enable_custom_integrations")
-
-
 @pytest.mark.parametrize(
     ("data", "message"),
     [
