@@ -50,7 +50,6 @@ from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from homeassistant.util import dt as dt_util
-from homeassistant.util.yaml import load_yaml_dict
 
 from custom_components.sleep_myoclonus.history import NightRecord
 from custom_components.sleep_myoclonus.statistics import (
@@ -68,14 +67,13 @@ from hardware.virtual_sensor.synth import generate
 from scripts.chromium import launch_chromium
 from scripts.demo import _args, _night, _night_window, announce_sensor
 from scripts.ha_api import HaApiError
+from scripts.ha_dashboard import add_dashboard, bed_slug
 from scripts.ha_instance import Bed, HaInstance
 from scripts.release import ROOT
 
 if TYPE_CHECKING:  # Playwright is imported when the browser starts (not needed to import this)
     from playwright.async_api import Page, ViewportSize
 
-DASHBOARD: Final = ROOT / "custom_components" / "sleep_myoclonus" / "dashboards"
-DASHBOARD_URL: Final = "sleep-bedroom"
 BED_ID: Final = "bedroom"
 BED_NAME: Final = "Bedroom"
 PAST_NIGHTS: Final = 14
@@ -182,21 +180,6 @@ async def import_night(
             await call("recorder/import_statistics", metadata=legacy, stats=stats)
 
 
-async def _create_dashboard(ha: HaInstance) -> dict[str, Any]:
-    config = dict(load_yaml_dict(DASHBOARD / "sleep_myoclonus.yaml"))
-    await ha.ws.call(
-        "lovelace/dashboards/create",
-        url_path=DASHBOARD_URL,
-        title=config["title"],
-        icon="mdi:bed",
-        mode="storage",
-        show_in_sidebar=True,
-        require_admin=False,
-    )
-    await ha.ws.call("lovelace/config/save", url_path=DASHBOARD_URL, config=config)
-    return config
-
-
 async def _end_night(ha: HaInstance, bed: Bed) -> bool:
     """End tonight through the integration's ``end_night`` action, if it has one."""
     services = await ha.rest.get("/api/services")
@@ -274,8 +257,8 @@ async def _run(out: Path, live_s: float) -> None:
                 await import_night(ha.ws.call, record, window_start)
             rates = ", ".join(f"{r.twitches_per_hour or 0:.0f}" for r in records)
             _say(f"{took()} imported {len(records)} nights (twitches/h: {rates})")
-            config = await _create_dashboard(ha)
-            _say(f"{took()} dashboard '{config['title']}' created at {ha.url}/{DASHBOARD_URL}")
+            dashboard = await add_dashboard(ha, BED_ID)
+            _say(f"{took()} dashboard created at {dashboard}")
             await _browse(ha, bed, out, live_until=live_from + live_s, tonight=tonight, tz=tz)
         finally:
             if publisher is not None:
@@ -300,7 +283,7 @@ async def _browse(
     """Tonight's view while the night plays; the History view after the night has ended."""
     from playwright.async_api import async_playwright  # noqa: PLC0415 - only for the browser
 
-    base = f"{ha.url}/{DASHBOARD_URL}"
+    base = f"{ha.url}/sleep-{bed_slug(BED_ID)}"
     with tempfile.TemporaryDirectory(prefix="sleep-myoclonus-chromium-") as home:
         async with async_playwright() as playwright:
             browser = await launch_chromium(playwright, Path(home), VIEWPORT, timezone_id=tz.key)

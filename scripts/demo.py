@@ -32,6 +32,7 @@ from hardware.mqtt import LocalBroker, start_local_broker
 from hardware.virtual_sensor.publish import Faults, Publisher, VirtualBed
 from hardware.virtual_sensor.synth import generate
 from scripts.demo_receiver import Receiver, run_receiver
+from scripts.ha_dashboard import add_dashboard
 from scripts.ha_instance import DEMO_USER, Bed, HaInstance
 
 LEAD_IN_S: Final = 60.0  # empty bed played before the sleeper gets in
@@ -173,7 +174,9 @@ async def _state_line(ha: HaInstance, bed: Bed, played: str, elapsed: float) -> 
     return f"[{elapsed:6.0f} s] HA states: " + " | ".join(parts)
 
 
-def _where_to_look(ha: HaInstance, bed: Bed, broker: LocalBroker, prefix: str) -> None:
+def _where_to_look(
+    ha: HaInstance, bed: Bed, broker: LocalBroker, prefix: str, dashboard: str
+) -> None:
     rule = "-" * 78
     main = ", ".join(bed.entities[key] for key in MAIN_ENTITIES if key in bed.entities)
     kept = "deleted at exit; --config DIR keeps it" if ha.temporary else "kept"
@@ -183,6 +186,9 @@ def _where_to_look(ha: HaInstance, bed: Bed, broker: LocalBroker, prefix: str) -
         f"Home Assistant: {ha.url}  (log in as {DEMO_USER.username} / {DEMO_USER.password})",
         f"the bed:        {ha.url}/config/devices/device/{bed.device_id}",
         f"entities:       {main}",
+        f"dashboard:      {dashboard} (tonight live; History: a bar per finished night)",
+        "actions:        Developer tools > Actions > sleep_myoclonus.log_caffeine, end_night, "
+        "export_night, ...",
         f"bus events:     {EVENT_TYPE} (Developer tools > Events), logbook: {ha.url}/logbook",
         f"raw MQTT:       {watch}",
         f"configuration:  {ha.config_dir} ({kept})",
@@ -274,7 +280,8 @@ async def _with_ha(args: argparse.Namespace, broker: LocalBroker) -> None:
             f"bed '{bed.title}' {bed.how}; night window set to {window['night_start'][:5]}-"
             f"{window['night_end'][:5]} ({core['time_zone']}) so tonight's counters count now"
         )
-        _where_to_look(ha, bed, broker, args.prefix)
+        dashboard = await add_dashboard(ha, args.bed)
+        _where_to_look(ha, bed, broker, args.prefix, dashboard)
         events = await ha.ws.subscribe_events(EVENT_TYPE)
         publisher = Publisher([vbed], host=broker.host, port=broker.port, speed=args.speed)
         _say(

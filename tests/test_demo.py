@@ -135,6 +135,8 @@ def _check_home_assistant(line: str, _proc: subprocess.Popen[str], live: dict[st
         live["login"] = done["type"]
     elif found := re.search(r"the bed: +(http://\S+)", line):
         live["device_page"] = _request(found.group(1))[0]
+    elif found := re.search(r"dashboard: +(http://\S+)", line):
+        live["dashboard_page"] = _request(found.group(1))[0]
 
 
 def _gone(pid: int) -> bool:
@@ -175,6 +177,8 @@ def test_demo_runs_home_assistant_with_the_release_zip(kept_config: tuple[Path, 
     assert "<html" in page.lower()
     assert run.live["login"] == "create_entry"
     assert run.live["device_page"] == 200
+    assert run.live["dashboard_page"] == 200  # the shipped dashboard, registered as a panel
+    assert "/sleep-bedroom (tonight live" in run.out
     # events as Home Assistant fired them on its bus, and entity states read from it
     assert re.search(r"HA event +\d\d:\d\d:\d\d Bedroom: got into bed", out)
     assert MOVEMENT.search(out)

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import slugify
 from homeassistant.util.yaml import load_yaml_dict
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from custom_components.sleep_myoclonus.const import DEFAULT_OPTIONS, DOMAIN
 from custom_components.sleep_myoclonus.statistics import statistic_ids
+from scripts.ha_dashboard import DASHBOARD_FILE, bed_slug, dashboard_for
 
 from .bed_player import bed_entry, setup_bed
 
-DASHBOARD = (
-    Path(__file__).parents[2]
-    / "custom_components"
-    / "sleep_myoclonus"
-    / "dashboards"
-    / "sleep_myoclonus.yaml"
-)
+DASHBOARD = DASHBOARD_FILE
 ENTITY_ID = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
 
 
@@ -114,3 +111,25 @@ async def test_every_entity_exists_once_a_bed_is_set_up(
         if entity_id not in ours or hass.states.get(entity_id) is None
     }
     assert not missing
+
+
+async def test_the_demo_renames_it_for_any_bed(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, entity_registry: er.EntityRegistry
+) -> None:
+    """The demo names a bed after its sensor id; the renamed dashboard fits that bed."""
+    sensor_id = "guest-room"
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={"topic_prefix": "sleep_myoclonus", "sensor_id": sensor_id},
+        options=dict(DEFAULT_OPTIONS),
+        unique_id=f"sleep_myoclonus/{sensor_id}",
+        title=sensor_id.replace("_", " ").title(),  # as the demo names it
+    )
+    await setup_bed(hass, entry)
+    config = dashboard_for(bed_slug(sensor_id))
+    assert "bedroom" not in str(config)
+    assert set(_statistics(config)) == set(statistic_ids(slugify(sensor_id)))
+    ours = {
+        e.entity_id for e in entity_registry.entities.values() if e.platform == "sleep_myoclonus"
+    }
+    assert _entities(config) <= ours
