@@ -115,3 +115,11 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
     current = hass.states.get(entity_id)
     assert current is not None, entity_id
     return current.state
+
+
+async def act(hass: HomeAssistant, action: str, **data: Any) -> Any:
+    """Call one of the integration's actions and wait for it; return the response of those
+    that have one (``export_night``)."""
+    return await hass.services.async_call(
+        DOMAIN, action, data, blocking=True, return_response=action == "export_night"
+    )

@@ -24,6 +24,7 @@ from custom_components.sleep_myoclonus.const import (
 
 from .bed_player import (
     EVENING,
+    act,
     advance,
     bed_entry,
     bus_events,
@@ -41,13 +42,6 @@ EXCEPTIONS: dict[str, dict[str, str]] = json.loads(TRANSLATIONS.read_text("utf-8
 LOCAL_16H = EVENING - dt.timedelta(hours=6)  # 16:00 local, 2026-11-26
 
 
-async def call(hass: HomeAssistant, action: str, **data: Any) -> Any:
-    """Call one of the integration's actions, waiting for it (and its response, if any)."""
-    return await hass.services.async_call(
-        DOMAIN, action, data, blocking=True, return_response=action == "export_night"
-    )
-
-
 async def refused(hass: HomeAssistant, action: str, key: str, **data: Any) -> dict[str, str]:
     """Call an action that must be refused with translation ``key``; return the placeholders.
 
@@ -56,7 +50,7 @@ async def refused(hass: HomeAssistant, action: str, key: str, **data: Any) -> di
     """
     await async_get_translations(hass, "en", "exceptions", {DOMAIN})
     with pytest.raises(ServiceValidationError) as caught:
-        await call(hass, action, **data)
+        await act(hass, action, **data)
     error = caught.value
     assert (error.translation_domain, error.translation_key) == (DOMAIN, key)
     placeholders = error.translation_placeholders or {}
@@ -83,11 +77,11 @@ async def test_log_caffeine_updates_the_sensors_and_announces_late_intakes(
     assert state(hass, "sensor.bedroom_caffeine_today") == "0.0"
     assert state(hass, "sensor.bedroom_last_caffeine") == "unknown"
     eid = entry.entry_id
-    await call(hass, "log_caffeine", config_entry_id=eid, mg=95)  # now
-    await call(hass, "log_caffeine", config_entry_id=eid, mg=60, time="2026-11-26T13:59:00")
-    await call(hass, "log_caffeine", config_entry_id=eid, mg="40", time="2026-11-26 14:00")
-    await call(hass, "log_caffeine", config_entry_id=eid, mg=30, time="2026-11-26T22:30:00Z")
-    await call(hass, "log_caffeine", config_entry_id=eid, mg=200, time="2026-11-25T15:00:00")
+    await act(hass, "log_caffeine", config_entry_id=eid, mg=95)  # now
+    await act(hass, "log_caffeine", config_entry_id=eid, mg=60, time="2026-11-26T13:59:00")
+    await act(hass, "log_caffeine", config_entry_id=eid, mg="40", time="2026-11-26 14:00")
+    await act(hass, "log_caffeine", config_entry_id=eid, mg=30, time="2026-11-26T22:30:00Z")
+    await act(hass, "log_caffeine", config_entry_id=eid, mg=200, time="2026-11-25T15:00:00")
     await advance(hass, freezer, 5)
     assert logged(events, "caffeine_logged") == [
         {"mg": 95.0, "time": "2026-11-26T16:00:00-08:00", "late": True},
@@ -111,7 +105,7 @@ async def test_the_caffeine_cutoff_option_decides_what_is_late(
     await setup_bed(hass, entry)
     events = bus_events(hass)
     for clock in ("14:00", "19:59", "20:00", "21:30"):
-        await call(
+        await act(
             hass,
             "log_caffeine",
             config_entry_id=entry.entry_id,
@@ -130,8 +124,8 @@ async def test_the_day_rolls_over_at_local_midnight(
     freezer.move_to(EVENING + dt.timedelta(hours=1, minutes=50))  # 23:50 local
     entry = bed_entry(entry_data)
     await setup_bed(hass, entry)
-    await call(hass, "log_caffeine", config_entry_id=entry.entry_id, mg=80)
-    await call(hass, "log_exercise", config_entry_id=entry.entry_id, minutes=20)
+    await act(hass, "log_caffeine", config_entry_id=entry.entry_id, mg=80)
+    await act(hass, "log_exercise", config_entry_id=entry.entry_id, minutes=20)
     await advance(hass, freezer, 5)
     assert state(hass, "sensor.bedroom_caffeine_today") == "80.0"
     assert state(hass, "sensor.bedroom_exercise_today") == "20.0"
@@ -151,8 +145,8 @@ async def test_log_exercise_adds_up_today_with_moderate_by_default(
     await setup_bed(hass, entry)
     events = bus_events(hass)
     eid = entry.entry_id
-    await call(hass, "log_exercise", config_entry_id=eid, minutes=30)
-    await call(
+    await act(hass, "log_exercise", config_entry_id=eid, minutes=30)
+    await act(
         hass,
         "log_exercise",
         config_entry_id=eid,
@@ -160,7 +154,7 @@ async def test_log_exercise_adds_up_today_with_moderate_by_default(
         intensity="vigorous",
         time="2026-11-26T07:30",
     )
-    await call(hass, "log_exercise", config_entry_id=eid, minutes=45, time="2026-11-25T18:00")
+    await act(hass, "log_exercise", config_entry_id=eid, minutes=45, time="2026-11-25T18:00")
     await advance(hass, freezer, 5)
     assert logged(events, "exercise_logged") == [
         {"minutes": 30.0, "intensity": "moderate", "time": "2026-11-26T16:00:00-08:00"},
@@ -191,24 +185,24 @@ async def test_bad_input_is_refused_with_a_translated_reason(
         assert found == {"entry_id": "nope"}
         await refused(hass, action, "bed_not_found", config_entry_id=other.entry_id, **data)
         with pytest.raises(vol.Invalid):  # no bed named at all
-            await call(hass, action, **data)
+            await act(hass, action, **data)
     for mg in (0, 1001, "abc", -5):
         with pytest.raises(vol.Invalid):
-            await call(hass, "log_caffeine", config_entry_id=eid, mg=mg)
+            await act(hass, "log_caffeine", config_entry_id=eid, mg=mg)
     for minutes in (0, 1441, "half an hour"):
         with pytest.raises(vol.Invalid):
-            await call(hass, "log_exercise", config_entry_id=eid, minutes=minutes)
+            await act(hass, "log_exercise", config_entry_id=eid, minutes=minutes)
     with pytest.raises(vol.Invalid):
-        await call(hass, "log_exercise", config_entry_id=eid, minutes=30, intensity="extreme")
+        await act(hass, "log_exercise", config_entry_id=eid, minutes=30, intensity="extreme")
     with pytest.raises(vol.Invalid):
-        await call(hass, "log_caffeine", config_entry_id=eid, mg=95, time="teatime")
+        await act(hass, "log_caffeine", config_entry_id=eid, mg=95, time="teatime")
     later = "2026-11-26T16:06:00"  # 6 min ahead; up to 5 min is a clock difference
     for action, data in (("log_caffeine", {"mg": 95}), ("log_exercise", {"minutes": 30})):
         future = await refused(
             hass, action, "time_in_future", config_entry_id=eid, time=later, **data
         )
         assert future == {"time": "2026-11-26T16:06-08:00"}
-        await call(hass, action, config_entry_id=eid, time="2026-11-26T16:04:00", **data)
+        await act(hass, action, config_entry_id=eid, time="2026-11-26T16:04:00", **data)
     ended = await refused(hass, "end_night", "no_night_running", config_entry_id=eid)
     assert ended == {"bed": "Bedroom"}
     missing = await refused(hass, "export_night", "night_not_found", config_entry_id=eid)
@@ -245,13 +239,13 @@ async def test_start_night_outside_the_window_ends_the_last_one_and_starts_afres
     await setup_bed(hass, entry)
     events = bus_events(hass)
     eid = entry.entry_id
-    await call(hass, "start_night", config_entry_id=eid)
+    await act(hass, "start_night", config_entry_id=eid)
     tally = entry.runtime_data.tally
     assert (tally.night, tally.forced, tally.running) == (dt.date(2026, 11, 27), True, True)
     assert set(tally.counts.values()) == {0}
     await advance(hass, freezer, 600, step=60)  # a night started by hand outlasts daytime ticks
     assert tally.running
-    await call(hass, "end_night", config_entry_id=eid)
+    await act(hass, "end_night", config_entry_id=eid)
     assert logged(events, "night_ended") == [
         {
             "night": "2026-11-26",
@@ -300,7 +294,7 @@ async def test_a_night_ended_by_hand_is_filed_and_exported_inside_the_config_dir
     hours = float(state(hass, "sensor.bedroom_time_in_bed_tonight"))
     assert int(tonight["limb_movements"]) > 10
     assert 0.3 < hours < 0.35
-    await call(hass, "end_night", config_entry_id=eid)
+    await act(hass, "end_night", config_entry_id=eid)
     (ended,) = logged(events, "night_ended")
     assert ended["night"] == "2026-11-26"
     assert ended["twitches"] == int(tonight["twitches"])
@@ -323,7 +317,7 @@ async def test_a_night_ended_by_hand_is_filed_and_exported_inside_the_config_dir
         )
         assert denied == {"directory": directory, "config_dir": str(tmp_path / "config")}
     assert not outside.exists()
-    response = await call(hass, "export_night", config_entry_id=eid)
+    response = await act(hass, "export_night", config_entry_id=eid)
     exports = tmp_path / "config" / "sleep_myoclonus" / "exports"
     names = [exports / f"bedroom_2026-11-26.{ext}" for ext in ("csv", "json", "edf")]
     assert response["files"] == [str(path) for path in names]
@@ -339,7 +333,7 @@ async def test_a_night_ended_by_hand_is_filed_and_exported_inside_the_config_dir
     assert edf[192:197] == b"EDF+C"
     assert names[0].read_text("utf-8").count("\n") > len(report["events"])
     # the same night by name, into another directory inside the config dir
-    again = await call(
+    again = await act(
         hass, "export_night", config_entry_id=eid, night="2026-11-26", directory="reports"
     )
     assert [Path(p).parent for p in again["files"]] == [(tmp_path / "config" / "reports")] * 3

@@ -30,7 +30,7 @@ from custom_components.sleep_myoclonus.lifestyle import (
 )
 from custom_components.sleep_myoclonus.nightlog import NightLog
 
-from .bed_player import EVENING, advance, bed_entry, play, setup_bed, state
+from .bed_player import EVENING, act, advance, bed_entry, play, setup_bed, state
 from .virtual_night import night_messages
 
 pytestmark = pytest.mark.usefixtures("mqtt_mock")
@@ -214,9 +214,7 @@ async def test_the_lifestyle_read_outs_become_numbers_once_enough_nights_exist(
         "difference": None,
     }
     ended = dt.datetime.now(dt.UTC)
-    await hass.services.async_call(
-        DOMAIN, "end_night", {"config_entry_id": entry.entry_id}, blocking=True
-    )
+    await act(hass, "end_night", config_entry_id=entry.entry_id)
     filed = dataclasses.replace(
         record(19, (23, 15), 14, 7.0),
         ended=ended,
@@ -268,19 +266,10 @@ async def test_lifestyle_last_night_and_reports_survive_a_reload_and_a_restart(
     eid = entry.entry_id
     await setup_bed(hass, entry)
 
-    async def act(action: str, **data: Any) -> Any:
-        return await hass.services.async_call(
-            DOMAIN,
-            action,
-            {"config_entry_id": eid, **data},
-            blocking=True,
-            return_response=action == "export_night",
-        )
-
-    await act("log_caffeine", mg=95, time="2026-11-26T15:30:00")
-    await act("log_exercise", minutes=40, time="2026-11-26T18:00:00")
+    await act(hass, "log_caffeine", config_entry_id=eid, mg=95, time="2026-11-26T15:30:00")
+    await act(hass, "log_exercise", config_entry_id=eid, minutes=40, time="2026-11-26T18:00:00")
     await play(hass, freezer, night_messages())
-    await act("end_night")
+    await act(hass, "end_night", config_entry_id=eid)
     before = lifestyle_states(hass)
     assert before["caffeine_today"][0] == "95.0"
     assert before["exercise_today"][0] == "40.0"
@@ -292,7 +281,7 @@ async def test_lifestyle_last_night_and_reports_survive_a_reload_and_a_restart(
     await hass.async_block_till_done()
     assert lifestyle_states(hass) == before
     assert entry.runtime_data.journal.history == history
-    first = await act("export_night")
+    first = await act(hass, "export_night", config_entry_id=eid)
     assert first["night"] == "2026-11-26"
     # Home Assistant stops and starts again an hour later: everything comes from storage
     assert await hass.config_entries.async_unload(eid)
@@ -307,7 +296,9 @@ async def test_lifestyle_last_night_and_reports_survive_a_reload_and_a_restart(
     await hass.async_block_till_done()
     assert lifestyle_states(hass) == before
     assert entry.runtime_data.journal.history == history
-    again = await act("export_night", night="2026-11-26", directory="after_restart")
+    again = await act(
+        hass, "export_night", config_entry_id=eid, night="2026-11-26", directory="after_restart"
+    )
     assert again["summary"] == first["summary"]
     assert Path(again["files"][1]).read_text("utf-8") == Path(first["files"][1]).read_text("utf-8")
 
@@ -336,13 +327,7 @@ async def test_a_new_run_exports_a_report_saved_by_the_last_one(
     )
     saved(hass_storage, entry, ".reports", {"2026-11-19": report})
     await setup_bed(hass, entry)
-    response = await hass.services.async_call(
-        DOMAIN,
-        "export_night",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
+    response = await act(hass, "export_night", config_entry_id=entry.entry_id)
     assert response is not None
     assert response["night"] == "2026-11-19"
     files = [Path(str(path)) for path in response["files"]]  # type: ignore[union-attr]
@@ -364,12 +349,9 @@ async def test_a_report_survives_a_reload_right_after_the_night_ended(
     tonight = {"night": "2026-11-19", "counts": {"twitch": 3}, "in_bed_s": 3600.0}
     saved(hass_storage, entry, "", {"tally": tonight, "last_seen": local(20, 8, 55).isoformat()})
     await setup_bed(hass, entry)
-    data = {"config_entry_id": entry.entry_id}
-    await hass.services.async_call(DOMAIN, "end_night", data, blocking=True)
+    await act(hass, "end_night", config_entry_id=entry.entry_id)
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    response = await hass.services.async_call(
-        DOMAIN, "export_night", data, blocking=True, return_response=True
-    )
+    response = await act(hass, "export_night", config_entry_id=entry.entry_id)
     assert response is not None
     assert response["night"] == "2026-11-19"

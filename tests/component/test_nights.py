@@ -29,7 +29,7 @@ from hardware.virtual_sensor.frames import VirtualBed
 from hardware.virtual_sensor.network import Message
 from hardware.virtual_sensor.synth import generate
 
-from .bed_player import EVENING, advance, bed_entry, bus_events, play, setup_bed, state
+from .bed_player import EVENING, act, advance, bed_entry, bus_events, play, setup_bed, state
 from .virtual_night import SENSOR_ID
 
 SEED = 11
@@ -77,13 +77,7 @@ async def test_the_exported_night_is_the_command_lines_report(
     night = ended[0]["night"]
     assert night == "2026-11-26"
 
-    response = await hass.services.async_call(
-        DOMAIN,
-        "export_night",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
+    response = await act(hass, "export_night", config_entry_id=entry.entry_id)
     assert response is not None
     files = [Path(str(name)) for name in response["files"]]  # type: ignore[union-attr]
     assert [f.name for f in files] == [f"bedroom_{night}.{ext}" for ext in ("csv", "json", "edf")]
