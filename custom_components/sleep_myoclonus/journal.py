@@ -96,7 +96,8 @@ class BedJournal:
         lifestyle = stored.get("lifestyle")
         if isinstance(lifestyle, dict):
             self.lifestyle = LifestyleLog.from_dict(lifestyle)
-        return dt_util.parse_datetime(str(stored.get("last_seen", "")))
+        # saved by every write; a store without it (hand-edited) counts as saved just now
+        return dt_util.parse_datetime(str(stored.get("last_seen", ""))) or dt_util.utcnow()
 
     def finish(self, record: NightRecord, bed: str) -> dict[str, Any]:
         """File a finished night: its record, its report; tonight's log starts over.
