@@ -234,7 +234,6 @@ class SleepBed(BedNights):
         )
         self._last_frame_at = now
         self.tally.frame(out.clipped)
-        self.no_data.frame()
         if not self._available and self.status != "offline":
             self._set_available(True)
             self._notify()
@@ -273,7 +272,7 @@ class SleepBed(BedNights):
         ):
             self._set_available(False)
         now = dt_util.now()
-        self.no_data.tick(now)
+        self.no_data.tick(now, self._last_frame_at)
         if self.tally.tick(now):
             self._unsaved = True
             self._finish_nights()

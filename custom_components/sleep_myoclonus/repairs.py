@@ -4,7 +4,7 @@
   the last 7 nights. Informational; the user can ignore it. Cleared when fewer nights qualify.
 - ``signal_clipped``: the signal clipped in most of last night's frames (a sensor too close to a
   slat or the gain too high). Cleared after a night with a clean signal.
-- ``no_data``: no frame arrived during a whole night window. Cleared by the next frame.
+- ``no_data``: no frame arrived during a whole night window. Cleared after the next frame.
 
 Issues are evaluated when a night ends and when the bed is set up (they are not kept across
 restarts by Home Assistant; a user's "ignore" is).
@@ -13,6 +13,7 @@ restarts by Home Assistant; a user's "ignore" is).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from typing import Final
 
@@ -107,7 +108,10 @@ def async_clear_issues(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
 
 class NoDataWatch:
-    """Raise ``no_data`` when a night window passes without one frame; clear it on the next.
+    """Raise ``no_data`` when a night window passes without one frame; clear it after the next.
+
+    Judged by the periodic update from the time of the bed's last frame, so it adds nothing to
+    the per-frame path.
 
     Parameters
     ----------
@@ -117,6 +121,8 @@ class NoDataWatch:
         The bed.
     window : ClockWindow
         The night window.
+    now : datetime.datetime
+        Local time at setup (a window already open then is not judged).
     """
 
     def __init__(
@@ -124,26 +130,33 @@ class NoDataWatch:
     ) -> None:
         self.hass, self.entry, self.window = hass, entry, window
         self._night = window.night_of(now)  # the window being watched (None: daytime)
-        self._whole = False  # watched from its start (a window joined late is not judged)
-        self._frames = 0
-        self._raised = False
+        self._opened_at: float | None = None  # monotonic; None: joined late, not judged
+        self._raised_at: float | None = None  # monotonic, while the issue is up
 
     @callback
-    def frame(self) -> None:
-        """Note a frame."""
-        self._frames += 1
-        if self._raised:
-            self._raised = False
+    def tick(self, now: dt.datetime, last_frame_at: float | None) -> None:
+        """Let time pass; judge a window when it closes.
+
+        Parameters
+        ----------
+        now : datetime.datetime
+            Local time.
+        last_frame_at : float or None
+            ``time.monotonic()`` of the bed's last frame (None: none yet).
+        """
+        clock = time.monotonic()
+        raised, last = self._raised_at, last_frame_at
+        if raised is not None and last is not None and last > raised:
+            self._raised_at = None
             _set_issue(self.hass, self.entry, ISSUE_NO_DATA, False)
-
-    @callback
-    def tick(self, now: dt.datetime) -> None:
-        """Let time pass (local time); judge a window when it closes."""
         night = self.window.night_of(now)
         if night == self._night:
             return
-        if self._night is not None and self._whole and self._frames == 0:
-            self._raised = True
+        silent = last_frame_at is None or (
+            self._opened_at is not None and last_frame_at < self._opened_at
+        )
+        if self._night is not None and self._opened_at is not None and silent:
+            self._raised_at = clock
             _set_issue(
                 self.hass,
                 self.entry,
@@ -152,4 +165,4 @@ class NoDataWatch:
                 severity=ir.IssueSeverity.ERROR,
                 placeholders={"night": self._night.isoformat()},
             )
-        self._night, self._frames, self._whole = night, 0, True
+        self._night, self._opened_at = night, clock

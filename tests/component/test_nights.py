@@ -214,7 +214,7 @@ async def test_a_night_window_without_data_raises_a_notice_until_data_arrives(
     entry_data: dict[str, Any],
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    """Judged only for a window watched from its start; the next frame clears it."""
+    """Judged only for a window watched from its start; cleared by the update after a frame."""
     # set up at 22:00: tonight's window is already open, so it is not judged
     freezer.move_to(EVENING)
     entry = bed_entry(entry_data)
@@ -231,6 +231,8 @@ async def test_a_night_window_without_data_raises_a_notice_until_data_arrives(
     raw = next(m for m in messages if m.topic.endswith("/raw"))
     async_fire_mqtt_message(hass, raw.topic, raw.payload)
     await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, no_data) is not None  # judged by the update
+    await advance(hass, freezer, 5)
     assert issue_registry.async_get_issue(DOMAIN, no_data) is None
 
 
