@@ -87,9 +87,8 @@ class BedNights:
 
     def _lifestyle_logged(self, kind: BedNotice, data: dict[str, Any]) -> None:
         self.journal.lifestyle.prune(dt_util.now())
-        self.journal.changed()
+        self.journal.changed()  # saves the lifestyle log shortly
         self._announce(kind.value, data)
-        self._save()
         self._notify()
 
     # -- nights ------------------------------------------------------------------------------

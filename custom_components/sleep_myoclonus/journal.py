@@ -1,9 +1,11 @@
 """What a bed remembers across restarts: tonight, the finished nights, the lifestyle log.
 
-Two stores per bed in Home Assistant's ``.storage``: ``sleep_myoclonus.<entry id>`` holds tonight's
-counters and detections, the twitch rate's last hour, the records of finished nights and the
-lifestyle log (written at most every minute while something changes); ``...<entry id>.reports``
-holds the full reports of the last nights for ``export_night`` (written when a night ends).
+Three stores per bed in Home Assistant's ``.storage``, each written at its own pace:
+
+- ``sleep_myoclonus.<entry id>``: tonight's counters and detections and the twitch rate's last
+  hour (at most every minute while they change, see the bed's periodic update);
+- ``....nights``: the records of finished nights and the lifestyle log (when either changes);
+- ``....reports``: the full reports of the last nights for ``export_night`` (when a night ends).
 """
 
 from __future__ import annotations
@@ -30,13 +32,17 @@ from .night import ClockWindow, NightTally
 from .nightlog import NightLog
 
 KEEP_REPORTS: Final = 7  # nights whose full report export_night can write
-REPORT_SAVE_DELAY_S: Final = 1.0
+CHANGE_SAVE_DELAY_S: Final = 1.0  # nights and reports: written a moment after they change
 
 
-def journal_stores(hass: HomeAssistant, entry_id: str) -> tuple[Store[Any], Store[Any]]:
-    """Return a bed's two stores (counters and history; night reports)."""
+def journal_stores(hass: HomeAssistant, entry_id: str) -> tuple[Store[Any], Store[Any], Store[Any]]:
+    """Return a bed's three stores: tonight, finished nights and lifestyle, night reports."""
     key = f"{DOMAIN}.{entry_id}"
-    return Store(hass, STORE_VERSION, key), Store(hass, STORE_VERSION, f"{key}.reports")
+    return (
+        Store(hass, STORE_VERSION, key),
+        Store(hass, STORE_VERSION, f"{key}.nights"),
+        Store(hass, STORE_VERSION, f"{key}.reports"),
+    )
 
 
 class BedJournal:
@@ -53,7 +59,7 @@ class BedJournal:
     """
 
     def __init__(self, hass: HomeAssistant, entry_id: str, window: ClockWindow) -> None:
-        self.store, self.report_store = journal_stores(hass, entry_id)
+        self.store, self.nights_store, self.report_store = journal_stores(hass, entry_id)
         self.tally = NightTally(window)
         self.rate = RollingTwitchRate()
         self.log = NightLog()
@@ -64,8 +70,9 @@ class BedJournal:
         self._views: tuple[int, dt.time, LifestyleViews] | None = None
 
     def changed(self) -> None:
-        """Note a change of the history or the lifestyle log."""
+        """Note a change of the history or the lifestyle log (and save them shortly)."""
         self.revision += 1
+        self.nights_store.async_delay_save(self._nights_stored, CHANGE_SAVE_DELAY_S)
 
     def views(self, cutoff: dt.time) -> LifestyleViews:
         """Return the lifestyle read-outs (recomputed only after a change)."""
@@ -80,6 +87,12 @@ class BedJournal:
             self.reports = {
                 night: report for night, report in reports.items() if isinstance(report, dict)
             }
+        nights = await self.nights_store.async_load()
+        if isinstance(nights, dict):
+            self.history = records_from_json(nights.get("history") or [])
+            lifestyle = nights.get("lifestyle")
+            if isinstance(lifestyle, dict):
+                self.lifestyle = LifestyleLog.from_dict(lifestyle)
         stored = await self.store.async_load()
         if not isinstance(stored, dict):
             return None
@@ -92,10 +105,6 @@ class BedJournal:
         log = stored.get("log")
         if isinstance(log, dict):
             self.log = NightLog.from_dict(log)
-        self.history = records_from_json(stored.get("history") or [])
-        lifestyle = stored.get("lifestyle")
-        if isinstance(lifestyle, dict):
-            self.lifestyle = LifestyleLog.from_dict(lifestyle)
         # saved by every write; a store without it (hand-edited) counts as saved just now
         return dt_util.parse_datetime(str(stored.get("last_seen", ""))) or dt_util.utcnow()
 
@@ -114,7 +123,7 @@ class BedJournal:
         self.reports[record.night.isoformat()] = report
         for night in sorted(self.reports)[:-KEEP_REPORTS]:
             del self.reports[night]
-        self.report_store.async_delay_save(lambda: self.reports, REPORT_SAVE_DELAY_S)
+        self.report_store.async_delay_save(lambda: self.reports, CHANGE_SAVE_DELAY_S)
         self.changed()
         return report
 
@@ -140,29 +149,29 @@ class BedJournal:
         return sorted(nights)
 
     def save(self) -> None:
-        """Schedule a write of the counters, history and lifestyle log."""
+        """Schedule a write of tonight's counters and detections."""
         self.store.async_delay_save(self.stored, 0)
 
     def stored(self) -> dict[str, Any]:
-        """Return what is saved in the main store."""
+        """Return what is saved in the main store (tonight)."""
         return {
             "tally": self.tally.as_dict(),
             "rate": self.rate.to_json(),
             "log": self.log.as_dict(),
-            "history": [record.as_dict() for record in self.history],
-            "lifestyle": self.lifestyle.as_dict(),
             "last_seen": dt_util.utcnow().isoformat(),
         }
 
-    async def async_save_now(self) -> None:
-        """Write both stores now (unload): a report filed a moment ago is not lost."""
-        await self.store.async_save(self.stored())
-        await self.report_store.async_save(self.reports)
+    def _nights_stored(self) -> dict[str, Any]:
+        return {
+            "history": [record.as_dict() for record in self.history],
+            "lifestyle": self.lifestyle.as_dict(),
+        }
 
-    async def async_remove(self) -> None:
-        """Delete both stores (the entry was removed)."""
-        await self.store.async_remove()
-        await self.report_store.async_remove()
+    async def async_save_now(self) -> None:
+        """Write all three stores now (unload): what changed a moment ago is not lost."""
+        await self.store.async_save(self.stored())
+        await self.nights_store.async_save(self._nights_stored())
+        await self.report_store.async_save(self.reports)
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,7 +122,7 @@ async def test_lifestyle_sensors_show_what_lifestyle_computes_for_the_stored_nig
     saved(
         hass_storage,
         entry,
-        "",
+        ".nights",
         {"history": [r.as_dict() for r in records], "lifestyle": log.as_dict()},
     )
     await setup_bed(hass, entry)
@@ -191,16 +191,12 @@ async def test_the_lifestyle_read_outs_become_numbers_once_enough_nights_exist(
         "in_bed_s": 7 * 3600.0,
         "first_in_bed": local(19, 23, 15).isoformat(),
     }
+    saved(hass_storage, entry, "", {"tally": tonight, "last_seen": local(20, 8, 55).isoformat()})
     saved(
         hass_storage,
         entry,
-        "",
-        {
-            "tally": tonight,
-            "history": [r.as_dict() for r in records],
-            "lifestyle": log.as_dict(),
-            "last_seen": local(20, 8, 55).isoformat(),
-        },
+        ".nights",
+        {"history": [r.as_dict() for r in records], "lifestyle": log.as_dict()},
     )
     await setup_bed(hass, entry)
     await advance(hass, freezer, 5)
@@ -285,7 +281,7 @@ async def test_lifestyle_last_night_and_reports_survive_a_reload_and_a_restart(
     assert first["night"] == "2026-11-26"
     # Home Assistant stops and starts again an hour later: everything comes from storage
     assert await hass.config_entries.async_unload(eid)
-    stored = json.loads(json.dumps(hass_storage[f"{DOMAIN}.{eid}"]["data"]))
+    stored = json.loads(json.dumps(hass_storage[f"{DOMAIN}.{eid}.nights"]["data"]))
     assert [night["night"] for night in stored["history"]] == ["2026-11-26"]
     assert (
         hass_storage[f"{DOMAIN}.{eid}.reports"]["data"]["2026-11-26"]["summary"]
@@ -322,7 +318,7 @@ async def test_a_new_run_exports_a_report_saved_by_the_last_one(
     saved(
         hass_storage,
         entry,
-        "",
+        ".nights",
         {"history": [r.as_dict() for r in records], "lifestyle": log.as_dict()},
     )
     saved(hass_storage, entry, ".reports", {"2026-11-19": report})

@@ -133,12 +133,13 @@ def _record(night: dt.date, plm_movements: int, **changes: Any) -> NightRecord:
 
 
 def _stored(hass_storage: dict[str, Any], entry_id: str, records: list[NightRecord]) -> None:
-    key = f"{DOMAIN}.{entry_id}"
+    """Put finished nights into the bed's nights store, as a previous run saved them."""
+    key = f"{DOMAIN}.{entry_id}.nights"
     hass_storage[key] = {
         "version": 1,
         "minor_version": 1,
         "key": key,
-        "data": {"history": [r.as_dict() for r in records], "last_seen": "2026-11-26T00:00:00Z"},
+        "data": {"history": [r.as_dict() for r in records]},
     }
 
 
@@ -251,4 +252,5 @@ async def test_removing_the_bed_removes_its_notices(
     assert await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, issue_id("signal_clipped", entry)) is None
-    assert f"{DOMAIN}.{entry.entry_id}" not in hass_storage
+    for suffix in ("", ".nights", ".reports"):
+        assert f"{DOMAIN}.{entry.entry_id}{suffix}" not in hass_storage
