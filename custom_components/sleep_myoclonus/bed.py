@@ -51,6 +51,7 @@ from .detector.rate import RollingTwitchRate
 from .detector.service import BedDetector
 from .detector.stream import BedChange, OutputItem, PlmEnded, PlmStarted
 from .detector.topics import TopicKind, bed_topic
+from .history import shown
 from .journal import BedJournal
 from .night import NightTally
 from .quality import SignalQuality
@@ -189,7 +190,7 @@ class SleepBed(BedNights):
     def twitch_rate(self) -> float | None:
         """Twitches per hour in bed over the last hour (None before ten minutes in bed)."""
         value = self.rate.rate(dt_util.utcnow().timestamp())
-        return None if value is None else round(value, 1)
+        return shown(value)
 
     def signal_quality(self) -> float | None:
         """Percent of the last ten minutes' samples that arrived unclipped."""

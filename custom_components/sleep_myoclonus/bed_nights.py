@@ -18,7 +18,7 @@ from homeassistant.util import slugify
 
 from .const import ATTR_DEVICE_ID, ATTR_TYPE, EVENT_BED, BedNotice
 from .detector.service import BedDetector
-from .history import NightRecord
+from .history import NightRecord, shown
 from .journal import BedJournal
 from .lifestyle import Intensity
 from .repairs import async_update_night_issues
@@ -122,23 +122,24 @@ class BedNights:
             {
                 "night": record.night.isoformat(),
                 "twitches": record.twitch_count,
-                "twitches_per_hour": _round(record.twitches_per_hour),
-                "plm_index": _round(record.plm_index),
+                "twitches_per_hour": shown(record.twitches_per_hour),
+                "plm_index": shown(record.plm_index),
                 "time_in_bed": round(record.hours_in_bed, 2),
             },
         )
 
+    def _stream_end_s(self) -> float:
+        """Return the current stream's time (seconds) of its latest sample: now."""
+        stream = self.detector.stream
+        return (stream.segment_start + stream.samples_seen) / stream.fs_hz if stream else 0.0
+
     def _stream_s(self, when: dt.datetime) -> float:
         """Return the current stream's time (seconds) of wall-clock time ``when``."""
-        stream = self.detector.stream
-        if stream is None:
-            return 0.0
-        end_s = (stream.segment_start + stream.samples_seen) / stream.fs_hz
-        return end_s - (dt_util.utcnow() - when).total_seconds()
+        return self._stream_end_s() - (dt_util.utcnow() - when).total_seconds()
 
     def _wall_time(self, stream_s: float) -> dt.datetime:
         """Return the wall-clock time (UTC) of the current stream's time ``stream_s``."""
-        return dt_util.utcnow() - dt.timedelta(seconds=self._stream_s(dt_util.utcnow()) - stream_s)
+        return dt_util.utcnow() - dt.timedelta(seconds=self._stream_end_s() - stream_s)
 
     def _announce(self, kind: str, data: dict[str, Any]) -> None:
         """Fire the bus event of a detection, a bed change or a notice.
@@ -160,7 +161,3 @@ class BedNights:
         if stream is not None:
             log.anchor(stream, self._wall_time(0.0))
         log.entered(self._stream_s(tally.in_bed_since), stream, tally.in_bed_since)
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)

@@ -100,6 +100,11 @@ class NightRecord:
         )
 
 
+def shown(value: float | None) -> float | None:
+    """Return a figure as the entities and events show it: to 0.1, None (unknown) as is."""
+    return None if value is None else round(value, 1)
+
+
 def records_from_json(items: Iterable[Any]) -> list[NightRecord]:
     """Rebuild stored records, skipping any that are broken; oldest first, one per night."""
     by_night: dict[dt.date, NightRecord] = {}

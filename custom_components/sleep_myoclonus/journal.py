@@ -20,7 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, STORE_VERSION
 from .detector.rate import RollingTwitchRate
-from .history import KEEP_NIGHTS, NightRecord, records_from_json
+from .history import KEEP_NIGHTS, NightRecord, records_from_json, shown
 from .lifestyle import (
     Comparison,
     LifestyleLog,
@@ -188,7 +188,7 @@ class LifestyleViews:
         history = journal.history
         spread = bedtime_regularity(history, history[-1].night) if history else None
         return cls(
-            bedtime_spread_min=None if spread is None else round(spread, 1),
+            bedtime_spread_min=shown(spread),
             late_caffeine=caffeine_comparison(history, journal.lifestyle, cutoff),
             exercise=exercise_comparison(history, journal.lifestyle),
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
-from .history import NightRecord, last_nights
+from .history import NightRecord, last_nights, shown
 
 MAX_CAFFEINE_MG: Final = 1000.0
 MAX_EXERCISE_MINUTES: Final = 1440.0
@@ -323,16 +323,12 @@ class Comparison:
     def as_attributes(self) -> dict[str, float | int | None]:
         """Return the figures for a sensor's attributes, rates rounded to 0.1."""
         return {
-            "mean_with": _round(self.mean_with),
+            "mean_with": shown(self.mean_with),
             "nights_with": self.nights_with,
-            "mean_without": _round(self.mean_without),
+            "mean_without": shown(self.mean_without),
             "nights_without": self.nights_without,
-            "difference": _round(self.difference),
+            "difference": shown(self.difference),
         }
-
-
-def _round(value: float | None) -> float | None:
-    return round(value, 1) if value is not None else None
 
 
 def _compare(

@@ -22,6 +22,7 @@ from homeassistant.util import dt as dt_util
 from .bed import SleepBed, SleepMyoclonusConfigEntry
 from .const import TWITCH_RATE_KEY, BedEventType
 from .entity import BedDescriptionMixin, SleepBedEntity
+from .history import shown
 from .journal import LifestyleViews
 from .settings import caffeine_cutoff
 
@@ -52,8 +53,7 @@ def _tonight(bed: SleepBed) -> dict[str, Any]:
 
 
 def _plm_index(bed: SleepBed) -> float | None:
-    value = bed.tally.plm_index(dt_util.utcnow())
-    return None if value is None else round(value, 1)
+    return shown(bed.tally.plm_index(dt_util.utcnow()))
 
 
 def _time_in_bed_h(bed: SleepBed) -> float:
@@ -66,19 +66,17 @@ def _errors_by_reason(bed: SleepBed) -> dict[str, Any]:
 
 def _last_night_rate(bed: SleepBed) -> float | None:
     history = bed.journal.history
-    rate = history[-1].twitches_per_hour if history else None
-    return None if rate is None else round(rate, 1)
+    return shown(history[-1].twitches_per_hour) if history else None
 
 
 def _last_night(bed: SleepBed) -> dict[str, Any]:
     if not bed.journal.history:
         return {}
     record = bed.journal.history[-1]
-    plm = record.plm_index
     return {
         "night": record.night.isoformat(),
         "twitches": record.twitch_count,
-        "plm_index": None if plm is None else round(plm, 1),
+        "plm_index": shown(record.plm_index),
         "hypnic_jerks": record.hypnic_jerk_count,
         "limb_movements": record.limb_movement_count,
         "gross_movements": record.gross_movement_count,
@@ -220,7 +218,7 @@ SENSORS: tuple[BedSensorDescription, ...] = (
         native_unit_of_measurement=UNIT_TWITCHES_PER_HOUR,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
-        value=lambda bed: _views(bed).late_caffeine.as_attributes()["difference"],
+        value=lambda bed: shown(_views(bed).late_caffeine.difference),
         attributes=lambda bed: {
             **_views(bed).late_caffeine.as_attributes(),
             "cutoff": caffeine_cutoff(bed.options).isoformat(),
@@ -233,7 +231,7 @@ SENSORS: tuple[BedSensorDescription, ...] = (
         native_unit_of_measurement=UNIT_TWITCHES_PER_HOUR,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
-        value=lambda bed: _views(bed).exercise.as_attributes()["difference"],
+        value=lambda bed: shown(_views(bed).exercise.difference),
         attributes=lambda bed: _views(bed).exercise.as_attributes(),
         always_available=True,
     ),
